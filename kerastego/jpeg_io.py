@@ -1,0 +1,102 @@
+"""Reading and writing JPEG DCT coefficients (luminance), with errors that name the file.
+
+jpeglib is the default reader; jpegio is supported where users have it. The layout
+is jpegio's: an (H, W) int16 array where block (i, j) fills rows 8i..8i+7 and
+columns 8j..8j+7.
+"""
+import os
+
+import numpy as np
+
+
+class JpegError(ValueError):
+    """A JPEG that cannot be used, with the file and the problem in the message."""
+
+    def __init__(self, path, problem):
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+def blocks_to_plane(y):
+    """jpeglib (H/8, W/8, 8, 8) -> jpegio (H, W) layout."""
+    nh, nw = y.shape[:2]
+    return y.transpose(0, 2, 1, 3).reshape(nh * 8, nw * 8)
+
+
+def plane_to_blocks(c):
+    """jpegio (H, W) -> jpeglib (H/8, W/8, 8, 8) layout."""
+    h, w = c.shape
+    return c.reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3)
+
+
+def _check_file(path):
+    if not os.path.exists(path):
+        raise JpegError(path, "file not found")
+    with open(path, "rb") as f:
+        head = f.read(3)
+        if head[:2] != b"\xff\xd8":
+            raise JpegError(path, "not a JPEG file (no start-of-image marker)")
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - 64))
+        tail = f.read().rstrip(b"\x00")
+    # libjpeg only warns on a cut file and fills the rest with zeros: refuse it here.
+    if not tail.endswith(b"\xff\xd9"):
+        raise JpegError(path, "truncated or corrupt JPEG (no end-of-image marker)")
+
+
+def read_coefficients(path, allow_colour=False, backend="jpeglib"):
+    """Return (coefficients int16 (H, W), quant_table float32 (8, 8), is_colour).
+
+    A colour JPEG raises JpegError unless allow_colour, in which case its luminance
+    (Y) channel is returned and is_colour is True.
+    """
+    path = str(path)
+    _check_file(path)
+    if backend == "jpegio":
+        return _read_jpegio(path, allow_colour)
+    if backend != "jpeglib":
+        raise ValueError(f"unknown JPEG backend {backend!r} (use 'jpeglib' or 'jpegio')")
+    import jpeglib
+    try:
+        jpeg = jpeglib.read_dct(path)
+        y = np.array(jpeg.Y, dtype=np.int16, copy=True)
+        colour = bool(jpeg.has_chrominance)
+        qt = np.array(jpeg.qt[jpeg.quant_tbl_no[0]], dtype=np.float32)
+    except JpegError:
+        raise
+    except Exception as e:  # libjpeg's errors are OSError/RuntimeError with little context
+        raise JpegError(path, f"corrupt JPEG ({e})") from e
+    if colour and not allow_colour:
+        raise JpegError(path, "colour JPEG where a grayscale (luminance) JPEG is needed")
+    return blocks_to_plane(y), qt, colour
+
+
+def _read_jpegio(path, allow_colour):
+    import jpegio
+    obj = jpegio.read(path)  # keep `obj` alive: jpegio 0.2.8 frees arrays with it
+    if obj.coef_arrays is None or obj.coef_arrays[0] is None:
+        raise JpegError(path, "jpegio could not read the file")
+    colour = len(obj.coef_arrays) > 1
+    if colour and not allow_colour:
+        raise JpegError(path, "colour JPEG where a grayscale (luminance) JPEG is needed")
+    coef = np.array(obj.coef_arrays[0], dtype=np.int16, copy=True)
+    qt = np.array(obj.quant_tables[0], dtype=np.float32, copy=True)
+    del obj
+    return coef, qt, colour
+
+
+def write_coefficients(path, coefficients, template_path):
+    """Write `coefficients` (H, W) into a copy of the grayscale JPEG at template_path.
+
+    Everything but the luminance coefficients (tables, markers) comes from the
+    template, so a stego file differs from its cover only where the embedding did.
+    Written to a temporary name then renamed, so a killed job leaves no half file.
+    """
+    import jpeglib
+    jpeg = jpeglib.read_dct(str(template_path))
+    jpeg.Y = plane_to_blocks(np.asarray(coefficients, dtype=np.int16))
+    tmp = f"{path}.tmp{os.getpid()}"
+    jpeg.write_dct(tmp)
+    os.replace(tmp, path)

@@ -1,0 +1,103 @@
+"""Small element-wise and pooling layers the models need."""
+import math
+
+import numpy as np
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="kerastego")
+class Abs(keras.layers.Layer):
+    """|x| (Caffe's AbsVal): sign-symmetric residual features."""
+
+    def call(self, x):
+        return tf.abs(x)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package="kerastego")
+class Truncate(keras.layers.Layer):
+    """clip(x, -T, T), XuNet2's truncation after its DCT stage."""
+
+    def __init__(self, threshold=8.0, **kwargs):
+        super().__init__(**kwargs)
+        self.threshold = float(threshold)
+
+    def call(self, x):
+        return tf.clip_by_value(x, -self.threshold, self.threshold)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(threshold=self.threshold)
+        return config
+
+
+def caffe_pool_geometry(size, kernel, stride, pad):
+    """Output length and per-window divisors of Caffe's AVE pooling along one axis.
+
+    Caffe rounds the output size up (ceil mode), drops a last window that would
+    start in the padding, and divides by the window clipped to [-pad, size + pad).
+    An input smaller than the window gives one output (a global average), not zero.
+    """
+    out = max(int(math.ceil((size + 2 * pad - kernel) / stride)) + 1, 1)  # >= 1 on tiny inputs
+    if out > 1 and pad > 0 and (out - 1) * stride >= size + pad:
+        out -= 1
+    starts = np.arange(out) * stride - pad
+    ends = np.minimum(starts + kernel, size + pad)
+    return out, (ends - starts).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="kerastego")
+class CaffeAvgPool2D(keras.layers.Layer):
+    """Average pooling with Caffe's exact output size and divisors.
+
+    Keras pooling rounds output sizes down and divides differently at borders;
+    the released hybrid models were trained with Caffe's rules, which keep
+    2x2x128 features per subnet at 256x256.
+    """
+
+    def __init__(self, pool_size, strides, pad=0, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = int(pool_size)
+        self.strides = int(strides)
+        self.pad = int(pad)
+
+    def build(self, input_shape):
+        _, h, w, _ = input_shape
+        if h is None or w is None:
+            raise ValueError("CaffeAvgPool2D needs a static spatial input size")
+        self._geom = [caffe_pool_geometry(s, self.pool_size, self.strides, self.pad) for s in (h, w)]
+
+    def _padding(self, size, out):
+        # Zero rows before (Caffe pad) and after, so every window lies in the tensor.
+        after = (out - 1) * self.strides + self.pool_size - size - self.pad
+        return self.pad, after
+
+    def call(self, x):
+        _, h, w, _ = x.shape
+        (oh, dh), (ow, dw) = self._geom
+        ph, pw = self._padding(h, oh), self._padding(w, ow)
+        if min(ph[1], pw[1]) < 0:  # window ends before the tensor does: crop instead
+            x = x[:, : h + min(ph[1], 0), : w + min(pw[1], 0), :]
+            ph, pw = (ph[0], max(ph[1], 0)), (pw[0], max(pw[1], 0))
+        x = tf.pad(x, [[0, 0], list(ph), list(pw), [0, 0]])
+        k = self.pool_size
+        total = tf.nn.avg_pool2d(x, k, self.strides, "VALID") * float(k * k)
+        divisor = tf.constant(np.outer(dh, dw)[None, :, :, None], x.dtype)
+        return total / divisor
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        oh = caffe_pool_geometry(h, self.pool_size, self.strides, self.pad)[0]
+        ow = caffe_pool_geometry(w, self.pool_size, self.strides, self.pad)[0]
+        return (b, oh, ow, c)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(pool_size=self.pool_size, strides=self.strides, pad=self.pad)
+        return config

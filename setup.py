@@ -1,0 +1,33 @@
+import glob
+
+from setuptools import find_packages, setup
+
+setup(
+    name="kerastego",
+    version="0.1.0",
+    description="Deep-learning JPEG steganalysis in TensorFlow/Keras: the hybrid framework, "
+                "SRNet, XuNet2 and CALPA-NET pruning, from JPEG coefficients to TF Serving.",
+    packages=find_packages(include=["kerastego", "kerastego.*", "data_tools", "data_tools.*"]),
+    scripts=sorted(glob.glob("bin/*")),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.3",
+        "tensorboard",          # TF 2.21 no longer pulls it; summaries need it
+        "numpy",
+        "conseal>=2025.1",
+        "jpeglib>=1.0",
+        "scikit-image",         # bundled real photos for demos and tests
+        "absl-py",
+        "tqdm",
+        "matplotlib",
+    ],
+    extras_require={
+        "test": ["pytest"],
+        "jpegio": ["jpegio"],
+        "beam": ["apache-beam"],
+        "baselines": ["sealwatch"],
+        "tfmot": ["tensorflow-model-optimization", "tf-keras"],
+        "serving": ["tensorflow-serving-api"],
+    },
+)

@@ -1,0 +1,45 @@
+"""Split the CPU into two logical devices before any TF op runs, so MirroredStrategy
+tests exercise real cross-replica code on a CPU-only machine."""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import tensorflow as tf  # noqa: E402
+
+_cpus = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(
+    _cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def real_jpegs(tmp_path_factory):
+    """A few 64x64 grayscale QF75 JPEGs tiled from scikit-image's bundled photos."""
+    import jpeglib
+    from skimage import color, data
+
+    out = tmp_path_factory.mktemp("real_jpegs")
+    paths = []
+    for name in ("camera", "astronaut", "coffee", "chelsea"):
+        img = getattr(data, name)()
+        if img.ndim == 3:
+            img = (color.rgb2gray(img[..., :3]) * 255).round().astype(np.uint8)
+        for i, (r, c) in enumerate(((0, 0), (64, 128), (128, 64))):
+            tile = np.ascontiguousarray(img[r:r + 64, c:c + 64])
+            p = out / f"{name}_{i}.jpg"
+            jpeglib.from_spatial(tile[..., None]).write_spatial(str(p), qt=75)
+            paths.append(p)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def strategy():
+    """One MirroredStrategy over the two logical CPUs for the whole session: separate
+    strategy objects in one process reuse collective instance keys and collide."""
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")]
+    assert len(devices) == 2
+    return tf.distribute.MirroredStrategy(devices)
