@@ -43,3 +43,20 @@ def strategy():
     devices = [d.name for d in tf.config.list_logical_devices("CPU")]
     assert len(devices) == 2
     return tf.distribute.MirroredStrategy(devices)
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory):
+    """Real 64x64 QF75 covers from four bundled photos, nsF5 0.4 stego, pair TFRecords."""
+    from data_tools.bundled import bundled_photos
+    from data_tools.covers import make_covers
+    from data_tools.embed import embed
+    from data_tools.tfrecords import make_tfrecords
+
+    root = tmp_path_factory.mktemp("small_dataset")
+    sources = [s for s in bundled_photos() if s[0] in ("camera", "astronaut", "coffee", "moon", "brick", "rocket")]
+    make_covers(sources, str(root / "covers"), size=64, crop="tiles", quality=75, workers=2)
+    embed(str(root / "covers"), str(root / "nsf5"), "nsf5", 0.4, seed=1, workers=2)
+    info = make_tfrecords(str(root / "covers"), [str(root / "nsf5")], str(root / "records"),
+                          {"train": 0.5, "val": 0.17, "test": 0.33}, seed=3, pairs_per_shard=40, workers=2)
+    return {"root": root, "info": info, "records": root / "records"}

@@ -26,6 +26,22 @@ def decompress_numpy(coefficients, quant_table, level_shift=True):
     return x + 128.0 if level_shift else x
 
 
+def decompress_tf(coefficients, quant_table, level_shift=True):
+    """(B, H, W) coefficients + (B, 8, 8) or (8, 8) tables -> (B, H, W, 1) float32."""
+    c = tf.cast(coefficients, tf.float32)
+    if c.shape.rank == 4:
+        c = c[..., 0]
+    q = tf.cast(quant_table, tf.float32)
+    if q.shape.rank == 2:
+        q = q[None]
+    shape = tf.shape(c)
+    b, h, w = shape[0], shape[1], shape[2]
+    blocks = tf.reshape(c, [b, h // 8, 8, w // 8, 8]) * q[:, None, :, None, :]
+    d = tf.constant(idct_matrix(), tf.float32)
+    x = tf.reshape(tf.einsum("km,bikjl,ln->bimjn", d, blocks, d), [b, h, w, 1])
+    return x + 128.0 if level_shift else x
+
+
 @keras.saving.register_keras_serializable(package="kerastego")
 class JpegDecompress(keras.layers.Layer):
     """[coefficients (B, H, W[, 1]), quant_table (B, 8, 8) or (8, 8)] -> (B, H, W, 1) float32.
@@ -42,21 +58,7 @@ class JpegDecompress(keras.layers.Layer):
 
     def call(self, inputs):
         coefficients, quant_table = inputs
-        c = tf.cast(coefficients, tf.float32)
-        if c.shape.rank == 4:
-            c = c[..., 0]
-        q = tf.cast(quant_table, tf.float32)
-        if q.shape.rank == 2:
-            q = q[None]
-        shape = tf.shape(c)
-        b, h, w = shape[0], shape[1], shape[2]
-        blocks = tf.reshape(c, [b, h // 8, 8, w // 8, 8]) * q[:, None, :, None, :]
-        d = tf.constant(idct_matrix(), tf.float32)
-        x = tf.einsum("km,bikjl,ln->bimjn", d, blocks, d)
-        x = tf.reshape(x, [b, h, w, 1])
-        if self.level_shift:
-            x = x + 128.0
-        return x
+        return decompress_tf(coefficients, quant_table, self.level_shift)
 
     def compute_output_shape(self, input_shapes):
         cshape = input_shapes[0]

@@ -1,0 +1,1 @@
+"""Dataset tools: covers from photos, stego images with conseal, sharded TFRecords."""

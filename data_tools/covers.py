@@ -1,0 +1,109 @@
+"""Cover images: crop source photos, convert to grey, compress at a quality factor.
+
+Each source image yields one or more covers (left-top crop as in the papers, a
+centre crop, or a grid of tiles); the manifest keeps source -> covers so splits
+can be made by source image.
+"""
+import functools
+import os
+
+import numpy as np
+
+from data_tools import parallel
+from data_tools.images import load_grayscale
+from data_tools.manifest import append_jsonl, read_jsonl, report_skipped
+
+CROPS = ("left-top", "center", "tiles")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".pgm", ".ppm", ".webp")
+MANIFEST = "covers.jsonl"
+
+
+def sources_from_folder(folder):
+    """(source, path) for every file under folder; the source is its relative path."""
+    out = []
+    for root, _, files in os.walk(folder):
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            path = os.path.join(root, name)
+            rel = os.path.splitext(os.path.relpath(path, folder))[0]
+            out.append((rel.replace(os.sep, "_"), path))
+    if not out:
+        raise ValueError(f"{folder}: no files found")
+    return sorted(out)
+
+
+def crop_boxes(h, w, size, crop, stride=None):
+    """(row, col) of each size x size crop. Tiles and left-top keep the 8x8 JPEG grid."""
+    if crop == "left-top":
+        return [(0, 0)]
+    if crop == "center":
+        return [((h - size) // 2, (w - size) // 2)]
+    if crop == "tiles":
+        stride = stride or size
+        return [(r, c) for r in range(0, h - size + 1, stride) for c in range(0, w - size + 1, stride)]
+    raise ValueError(f"crop must be one of {CROPS}, got {crop!r}")
+
+
+def _write_jpeg(path, pixels, quality):
+    import jpeglib
+    tmp = f"{path}.tmp{os.getpid()}"
+    jpeglib.from_spatial(np.ascontiguousarray(pixels)[..., None]).write_spatial(tmp, qt=int(quality))
+    os.replace(tmp, path)
+
+
+def _covers_for_source(job, out_dir, size, crop, stride, quality, min_std):
+    source, path = job
+    try:
+        img, _ = load_grayscale(path)
+    except ValueError as e:
+        return "skip", {"path": path, "problem": str(e).split(": ", 1)[-1]}
+    h, w = img.shape
+    if h < size or w < size:
+        return "skip", {"path": path, "problem": f"too small: {w}x{h} < {size}x{size}"}
+    covers = []
+    for r, c in crop_boxes(h, w, size, crop, stride):
+        tile = img[r:r + size, c:c + size]
+        if tile.std() < min_std:  # flat regions (sky, black borders) hold no embeddable content
+            continue
+        cover_id = f"{source}_r{r:04d}_c{c:04d}"
+        name = f"{cover_id}.jpg"
+        _write_jpeg(os.path.join(out_dir, name), tile, quality)
+        covers.append({"cover_id": cover_id, "file": name, "crop": [r, c, size, size]})
+    if not covers:
+        return "skip", {"path": path, "problem": "no crop with content (all flat)"}
+    return "ok", {"source": source, "source_path": path, "quality": quality, "covers": covers}
+
+
+def make_covers(sources, out_dir, size=256, crop="left-top", stride=None, quality=75, min_std=2.0,
+                workers=None, runner="local"):
+    """Write covers for [(source, path)] into out_dir; resumable. Returns the manifest records."""
+    os.makedirs(out_dir, exist_ok=True)
+    if crop not in CROPS:
+        raise ValueError(f"crop must be one of {CROPS}, got {crop!r}")
+    if size % 8:
+        raise ValueError(f"size must be a multiple of 8 (JPEG blocks), got {size}")
+    manifest = os.path.join(out_dir, MANIFEST)
+    done = {r["source_path"] for r in read_jsonl(manifest)}
+    todo = [s for s in sources if s[1] not in done]
+    if len(todo) < len(sources):
+        print(f"make_covers: {len(sources) - len(todo)} source image(s) already done, {len(todo)} to go")
+    fn = functools.partial(_covers_for_source, out_dir=out_dir, size=size, crop=crop, stride=stride,
+                           quality=quality, min_std=min_std)
+    skipped = []
+    for status, rec in parallel.run(fn, todo, runner=runner, workers=workers, desc="covers"):
+        if status == "ok":
+            append_jsonl(manifest, [rec])
+        else:
+            skipped.append(rec)
+    report_skipped("make_covers", skipped, out_dir)
+    return read_jsonl(manifest)
+
+
+def cover_index(covers_dir):
+    """cover_id -> {"source", "path"} from a covers manifest."""
+    records = read_jsonl(os.path.join(covers_dir, MANIFEST))
+    if not records:
+        raise FileNotFoundError(f"{covers_dir}: no {MANIFEST} (run make_covers first)")
+    return {c["cover_id"]: {"source": r["source"], "path": os.path.join(covers_dir, c["file"])}
+            for r in records for c in r["covers"]}

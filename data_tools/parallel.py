@@ -1,0 +1,50 @@
+"""Run a per-item transform over many inputs: a local process pool by default, or
+Apache Beam (optional extra) for datasets beyond one machine. The transform
+returns ("ok", record) or ("skip", {"path", "problem"}) and never raises for bad
+input, so one bad file does not stop the job."""
+import multiprocessing as mp
+import os
+
+from tqdm import tqdm
+
+
+def run_local(fn, items, workers=None, desc="items"):
+    """Map fn over items with a process pool; yields results as they finish."""
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(items) <= 1:
+        for item in tqdm(items, desc=desc, unit="img"):
+            yield fn(item)
+        return
+    ctx = mp.get_context("spawn")  # TF and fork do not mix
+    with ctx.Pool(workers) as pool:
+        for result in tqdm(pool.imap_unordered(fn, items, chunksize=4), total=len(items), desc=desc, unit="img"):
+            yield result
+
+
+def run_beam(fn, items, runner="DirectRunner", pipeline_args=None, desc="items"):
+    """The same transform as an Apache Beam pipeline; results come back to the
+    driver (fine for manifests of millions of lines)."""
+    try:
+        import apache_beam as beam
+        from apache_beam.options.pipeline_options import PipelineOptions
+    except ImportError as e:
+        raise ImportError("runner=beam needs the optional extra: pip install 'kerastego[beam]'") from e
+    import tempfile
+    import json
+    out_dir = tempfile.mkdtemp(prefix="kerastego_beam_")
+    options = PipelineOptions([f"--runner={runner}"] + list(pipeline_args or []))
+    with beam.Pipeline(options=options) as p:
+        (p | f"Create {desc}" >> beam.Create(items)
+           | f"Transform {desc}" >> beam.Map(fn)
+           | "Encode" >> beam.Map(json.dumps)
+           | "Write" >> beam.io.WriteToText(os.path.join(out_dir, "results"), file_name_suffix=".jsonl"))
+    for name in sorted(os.listdir(out_dir)):
+        with open(os.path.join(out_dir, name)) as f:
+            for line in f:
+                yield tuple(json.loads(line))
+
+
+def run(fn, items, runner="local", workers=None, desc="items", pipeline_args=None):
+    if runner == "local":
+        return run_local(fn, items, workers, desc)
+    return run_beam(fn, items, runner=runner, pipeline_args=pipeline_args, desc=desc)

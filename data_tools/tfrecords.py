@@ -1,0 +1,124 @@
+"""Sharded pair TFRecords with a train/validation/test split by *source image*.
+
+No source photo (and so no crop of it) lands in two splits; the split is
+written to split.json and follows from the seed alone. Shards are written under a
+temporary name and renamed, and existing shards are kept, so a re-run after a kill
+only writes what is missing.
+"""
+import functools
+import os
+import random
+
+from data_tools import parallel
+from data_tools.covers import cover_index
+from data_tools.embed import stego_index
+from data_tools.manifest import report_skipped, write_json
+
+
+def split_sources(source_counts, fractions, seed):
+    """Assign whole sources to splits so pair counts follow `fractions` (dict name -> share)."""
+    names = list(fractions)
+    total = float(sum(fractions.values()))
+    sources = sorted(source_counts)
+    random.Random(seed).shuffle(sources)
+    n_all = sum(source_counts.values())
+    have = {n: 0 for n in names}
+    out = {n: [] for n in names}
+    for s in sources:
+        # the split furthest below its target share gets the next source
+        target = {n: fractions[n] / total * n_all for n in names}
+        pick = max(names, key=lambda n: (target[n] - have[n]) / max(target[n], 1e-9))
+        out[pick].append(s)
+        have[pick] += source_counts[s]
+    return {n: sorted(v) for n, v in out.items()}
+
+
+def pair_list(covers_dir, stego_dirs):
+    """[(cover_id, source, cover_path, stego_path, algorithm, payload)], plus what was skipped."""
+    covers = cover_index(covers_dir)
+    pairs, skipped = [], []
+    for sd in stego_dirs:
+        meta, stegos = stego_index(sd)
+        for cid, cov in sorted(covers.items()):
+            spath = stegos.get(cid)
+            if spath is None or not os.path.exists(spath):
+                skipped.append({"path": cov["path"], "problem": f"cover without its stego in {sd}"})
+                continue
+            pairs.append((cid, cov["source"], cov["path"], spath, meta["algorithm"], meta["payload"]))
+        for cid, spath in stegos.items():
+            if cid not in covers:
+                skipped.append({"path": spath, "problem": "stego without its cover"})
+    return pairs, skipped
+
+
+def _write_shard(job, compress):
+    """Write one shard; returns ('ok', {...}) or ('skip', {...}) for bad pairs inside it."""
+    import tensorflow as tf
+    from kerastego.data.schema import serialize_pair
+    from kerastego.jpeg_io import JpegError, read_coefficients
+    path, pairs = job
+    bad, n = [], 0
+    tmp = f"{path}.tmp{os.getpid()}"
+    opts = tf.io.TFRecordOptions(compression_type="GZIP" if compress else "")
+    with tf.io.TFRecordWriter(tmp, opts) as w:
+        for cid, source, cpath, spath, alg, payload in pairs:
+            try:
+                c, qt, _ = read_coefficients(cpath)
+                s, qs, _ = read_coefficients(spath)
+            except JpegError as e:
+                bad.append({"path": e.path, "problem": e.problem})
+                continue
+            if c.shape != s.shape or (qt != qs).any():
+                bad.append({"path": spath, "problem": "stego does not match its cover (size or quant table)"})
+                continue
+            w.write(serialize_pair(c, s, qt, cid, source, alg, payload))
+            n += 1
+    os.replace(tmp, path)
+    return "ok", {"shard": os.path.basename(path), "pairs": n, "bad": bad}
+
+
+def make_tfrecords(covers_dir, stego_dirs, out_dir, fractions=None, seed=0, pairs_per_shard=256,
+                   compress=False, workers=None, runner="local"):
+    """Write {split}-NNNNN-of-MMMMM.tfrecord[.gz] shards, split.json and dataset.json."""
+    fractions = fractions or {"train": 0.5, "test": 0.5}
+    stego_dirs = [stego_dirs] if isinstance(stego_dirs, str) else list(stego_dirs)
+    os.makedirs(out_dir, exist_ok=True)
+    pairs, skipped = pair_list(covers_dir, stego_dirs)
+    if not pairs:
+        raise ValueError(f"no cover/stego pairs found in {covers_dir} and {stego_dirs}")
+    counts = {}
+    for p in pairs:
+        counts[p[1]] = counts.get(p[1], 0) + 1
+    split = split_sources(counts, fractions, seed)
+    ext = ".tfrecord.gz" if compress else ".tfrecord"
+    jobs, summary = [], {}
+    for name, sources in split.items():
+        members = set(sources)
+        sp = sorted(p for p in pairs if p[1] in members)
+        random.Random(f"{seed}:{name}").shuffle(sp)
+        n_shards = max(1, -(-len(sp) // pairs_per_shard))
+        files = []
+        for i in range(n_shards):
+            path = os.path.join(out_dir, f"{name}-{i:05d}-of-{n_shards:05d}{ext}")
+            files.append(os.path.basename(path))
+            if not os.path.exists(path):
+                jobs.append((path, sp[i::n_shards]))
+        summary[name] = {"pairs": len(sp), "sources": len(sources), "shards": files}
+    write_json(os.path.join(out_dir, "split.json"), {"seed": seed, "fractions": fractions, "sources": split})
+    done = sum(len(v["shards"]) for v in summary.values()) - len(jobs)
+    if done:
+        print(f"make_tfrecords: {done} shard(s) already written, {len(jobs)} to go")
+    fn = functools.partial(_write_shard, compress=compress)
+    for _, rec in parallel.run(fn, jobs, runner=runner, workers=workers, desc="shards"):
+        skipped.extend(rec["bad"])
+    report_skipped("make_tfrecords", skipped, out_dir)
+    first = pairs[0]
+    h = None
+    from kerastego.jpeg_io import read_coefficients
+    h, w = read_coefficients(first[2])[0].shape
+    info = {"image_size": [int(h), int(w)], "compressed": bool(compress),
+            "algorithms": sorted({p[4] for p in pairs}), "payloads": sorted({p[5] for p in pairs}),
+            "splits": summary, "covers_dir": os.path.abspath(covers_dir),
+            "stego_dirs": [os.path.abspath(s) for s in stego_dirs]}
+    write_json(os.path.join(out_dir, "dataset.json"), info)
+    return info
