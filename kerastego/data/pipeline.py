@@ -61,7 +61,7 @@ def _pair_to_images(ex, op=None):
 
 def make_dataset(file_pattern, batch_pairs, training, image_size=None, output="coefficients",
                  augment=None, shuffle_buffer=2048, seed=None, deterministic=False, repeat=None,
-                 with_ids=False, cycle_length=8, data_service=None):
+                 with_ids=False, cycle_length=8, data_service=None, shard=None):
     """Build the input pipeline.
 
     Yields (x, labels) with 2*batch_pairs images per batch, or (x, labels, cover_ids)
@@ -71,6 +71,7 @@ def make_dataset(file_pattern, batch_pairs, training, image_size=None, output="c
     augment (default: training) applies one random dihedral op per pair.
     data_service: a tf.data service dispatcher address ("grpc://host:port") to
     move parsing and augmentation to remote workers.
+    shard: (num_workers, index) to read a disjoint part per worker (multi-worker training).
     """
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
@@ -82,6 +83,10 @@ def make_dataset(file_pattern, batch_pairs, training, image_size=None, output="c
     compression = compression_of(files[0])
 
     ds = tf.data.Dataset.from_tensor_slices(files)
+    if shard:
+        if len(files) < shard[0]:
+            raise DataError(f"{len(files)} shard file(s) cannot be split over {shard[0]} workers")
+        ds = ds.shard(*shard)
     if training:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     ds = ds.interleave(lambda f: tf.data.TFRecordDataset(f, compression_type=compression),

@@ -50,9 +50,9 @@ def parse_pair(serialized, image_size=None):
     h, w = tf.cast(ex["height"], tf.int32), tf.cast(ex["width"], tf.int32)
     shape = tf.stack([h, w])
     if image_size is not None:
-        check = tf.debugging.assert_equal(
-            shape, tf.constant([image_size, image_size], tf.int32),
-            message=f"wrong size: example is not {image_size}x{image_size}", data=[ex["cover_id"], shape])
+        check = tf.debugging.Assert(
+            tf.reduce_all(tf.equal(shape, image_size)),
+            [f"wrong size: example is not {image_size}x{image_size}:", ex["cover_id"], shape])
         with tf.control_dependencies([check]):
             shape = tf.constant([image_size, image_size], tf.int32)
     return {

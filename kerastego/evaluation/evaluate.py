@@ -1,0 +1,77 @@
+"""Evaluate one or several trained detectors on a TFRecord split: metrics per
+model and for the ensemble, a ROC PNG and a JSON report."""
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerastego.data import make_dataset
+from kerastego.evaluation.ensemble import majority_vote, mean_probability
+from kerastego.evaluation.metrics import summarize
+from kerastego.evaluation.plots import plot_roc
+
+
+def model_input(model):
+    """('coefficients' | 'spatial', image size) a Keras model expects."""
+    inputs = model.inputs
+    if isinstance(model.input, dict) or len(inputs) == 2:
+        shape = [i for i in inputs if i.dtype == "int16" or len(i.shape) == 3][0].shape
+        return "coefficients", int(shape[1])
+    return "spatial", int(inputs[0].shape[1])
+
+
+def predict_split(model, pattern, batch_pairs=32):
+    """(stego probabilities, labels, ids) of a model on every pair of a split."""
+    kind, size = model_input(model)
+    ds = make_dataset(pattern, batch_pairs, training=False, image_size=size, output=kind, with_ids=True)
+    predict = tf.function(lambda x: model(x, training=False))
+    probs, labels, ids = [], [], []
+    for x, y, i in ds:
+        probs.append(predict(x).numpy()[:, 1])
+        labels.append(y.numpy())
+        ids.extend(v.decode() for v in i.numpy())
+    return np.concatenate(probs), np.concatenate(labels), ids
+
+
+def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32):
+    """Metrics for each model and, with several models, the majority-vote and
+    mean-probability ensembles. Writes report.json and roc.png into out_dir."""
+    names = names or [os.path.basename(os.path.dirname(p)) or os.path.basename(p) for p in model_paths]
+    report, curves, probs = {"test_data": test_data, "models": {}}, {}, []
+    labels = ids = None
+    for name, path in zip(names, model_paths):
+        model = keras.models.load_model(path) if isinstance(path, str) else path
+        p, y, i = predict_split(model, test_data, batch_pairs)
+        if ids is not None and i != ids:
+            raise ValueError(f"{name}: evaluated a different set of images than the first model")
+        labels, ids = y, i
+        probs.append(p)
+        report["models"][name] = summarize(p, y)
+        curves[name] = (p, y)
+    if len(probs) > 1:
+        vote = majority_vote(np.stack(probs))
+        mean = mean_probability(np.stack(probs))
+        report["ensemble_majority_vote"] = summarize(vote, labels)
+        report["ensemble_mean_probability"] = summarize(mean, labels)
+        curves["ensemble (mean prob.)"] = (mean, labels)
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(out_dir, "report.json"), "w") as f:
+            json.dump(report, f, indent=2)
+        plot_roc(curves, os.path.join(out_dir, "roc.png"), title=f"ROC on {os.path.basename(test_data)}")
+    return report
+
+
+def format_report(report):
+    rows = [("model", "acc", "P_E", "PFA@PD50", "AUC", "n")]
+    entries = dict(report["models"])
+    for k in ("ensemble_majority_vote", "ensemble_mean_probability"):
+        if k in report:
+            entries[k] = report[k]
+    for name, m in entries.items():
+        rows.append((name, f"{m['accuracy']:.4f}", f"{m['p_e']:.4f}", f"{m['pfa_at_pd50']:.4f}",
+                     f"{m['auc']:.4f}", str(m["n"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)

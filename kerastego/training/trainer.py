@@ -1,0 +1,259 @@
+"""The training loop: any registered model on the pair TFRecord pipeline, under a
+distribution strategy, with validation, best-model keeping, TensorBoard logs and
+checkpoints that resume at the same step *and the same data position* (the
+tf.data iterator is part of the checkpoint).
+"""
+import dataclasses
+import json
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerastego.data import make_dataset
+from kerastego.models import build_model
+from kerastego.training.distribute import choose_strategy, is_chief, with_synchronized_bn
+from kerastego.training.presets import make_optimizer, preset_for_model
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    train_data: str                      # TFRecord file pattern of the training split
+    out_dir: str
+    model: str = "hybrid-type1"
+    val_data: str = None                 # pattern of a standalone validation split
+    image_size: int = 256
+    input_kind: str = "coefficients"
+    batch_pairs: int = None              # global batch in pairs (2x images); None: preset
+    steps: int = None                    # total steps; None: preset
+    val_every: int = 1000
+    checkpoint_every: int = 500
+    log_every: int = 20
+    optimizer: str = None                # overrides of the preset
+    learning_rate: float = None
+    momentum: float = None
+    decay_every: int = None
+    decay_rate: float = None
+    seed: int = 0
+    deterministic: bool = False
+    shuffle_buffer: int = 512            # pairs; the buffer is saved in checkpoints
+    augment: bool = True
+    sync_bn: bool = False
+    init_from: str = None                # curriculum: start from this trained .keras model
+    model_kwargs: dict = dataclasses.field(default_factory=dict)
+    verbose: int = 1
+
+
+def resolve_preset(cfg):
+    p = preset_for_model(cfg.model)
+    for field in ("optimizer", "learning_rate", "momentum", "decay_every", "decay_rate", "batch_pairs", "steps"):
+        value = getattr(cfg, field)
+        if value is not None:
+            setattr(p, field, value)
+    if cfg.learning_rate is not None and p.boundaries:
+        # keep the preset's shape (e.g. /10 at the boundary) around the new base rate
+        scale = cfg.learning_rate / p.values[0]
+        p.values = tuple(v * scale for v in p.values)
+    return p
+
+
+def _dataset_output(cfg):
+    return "coefficients" if cfg.input_kind == "coefficients" else "spatial"
+
+
+def _worker_layout(strategy):
+    """(number of workers, this worker's index) for multi-worker strategies."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return 1, 0
+    spec = resolver.cluster_spec().as_dict()
+    return max(1, len(spec.get("worker", [])) + len(spec.get("chief", []))), int(resolver.task_id or 0)
+
+
+def validate(model, pattern, cfg, batch_pairs):
+    """Accuracy on the whole validation split (threshold 0.5 on the stego probability)."""
+    ds = make_dataset(pattern, batch_pairs, training=False, image_size=cfg.image_size, output=_dataset_output(cfg))
+    predict = tf.function(lambda x: model(x, training=False))
+    correct = total = 0
+    for x, y in ds:
+        p = predict(x).numpy()[:, 1]
+        correct += int(np.sum((p >= 0.5) == (y.numpy() == 1)))
+        total += int(y.shape[0])
+    if total == 0:
+        raise ValueError(f"validation data {pattern} is empty")
+    return correct / total
+
+
+def plot_curves(history, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    train = [h for h in history if "train_accuracy" in h]
+    val = [h for h in history if "val_accuracy" in h]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if train:
+        ax.plot([h["step"] for h in train], [h["train_accuracy"] for h in train], label="train (running)")
+    if val:
+        ax.plot([h["step"] for h in val], [h["val_accuracy"] for h in val], "o-", label="validation")
+    ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("step")
+    ax.set_ylabel("accuracy")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def train(cfg, strategy=None):
+    """Train (or resume) per cfg; returns the summary dict also written to summary.json."""
+    os.makedirs(cfg.out_dir, exist_ok=True)
+    strategy = strategy or choose_strategy()
+    preset = resolve_preset(cfg)
+    replicas = strategy.num_replicas_in_sync
+    if preset.batch_pairs % replicas:
+        raise ValueError(f"batch_pairs={preset.batch_pairs} must be a multiple of the {replicas} replicas "
+                         "so every replica gets whole cover/stego pairs")
+    chief = is_chief(strategy)
+    keras.utils.set_random_seed(cfg.seed)
+
+    with strategy.scope():
+        model = build_model(cfg.model, input_shape=(cfg.image_size, cfg.image_size, 1),
+                            input_kind=cfg.input_kind, **cfg.model_kwargs)
+        if cfg.sync_bn:
+            model = with_synchronized_bn(model)
+        optimizer = make_optimizer(preset)
+        optimizer.build(model.trainable_variables)
+        step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        best = tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_val_accuracy")
+        best_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_step")
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
+    global_images = 2 * preset.batch_pairs
+
+    # A plain (per-worker) iterator is checkpointable; tf.distribute's iterators are not.
+    workers, worker_index = _worker_layout(strategy)
+    local_replicas = replicas // workers
+    ds = make_dataset(cfg.train_data, preset.batch_pairs // workers, training=True, image_size=cfg.image_size,
+                      output=_dataset_output(cfg), augment=cfg.augment, seed=cfg.seed,
+                      deterministic=cfg.deterministic, shuffle_buffer=cfg.shuffle_buffer,
+                      shard=(workers, worker_index) if workers > 1 else None)
+    iterator = iter(ds)
+
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step, best=best, best_step=best_step,
+                               iterator=iterator)
+    ckpt_dir = os.path.join(cfg.out_dir, "checkpoints")
+    manager = tf.train.CheckpointManager(ckpt, ckpt_dir if chief else os.path.join(ckpt_dir, f"worker-tmp"),
+                                         max_to_keep=2)
+    history_path = os.path.join(cfg.out_dir, "history.jsonl")
+    if manager.latest_checkpoint:
+        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        if cfg.verbose:
+            print(f"train: resumed from {manager.latest_checkpoint} at step {int(step.numpy())}")
+        with open(history_path) if os.path.exists(history_path) else open(os.devnull) as f:
+            history = [h for h in map(json.loads, filter(str.strip, f)) if h["step"] <= int(step.numpy())]
+    else:
+        history = []
+        if cfg.init_from:
+            source = keras.models.load_model(cfg.init_from)
+            model.set_weights(source.get_weights())
+            if cfg.verbose:
+                print(f"train: curriculum start from {cfg.init_from}")
+
+    def step_fn(x, y):
+        with tf.GradientTape() as tape:
+            probs = model(x, training=True)
+            loss = tf.nn.compute_average_loss(loss_fn(y, probs), global_batch_size=global_images)
+            if model.losses:
+                loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        correct = tf.reduce_sum(tf.cast(tf.equal(tf.cast(tf.argmax(probs, -1), y.dtype), y), tf.float32))
+        return loss, correct
+
+    def split_for_replicas(batch):
+        # contiguous slices of whole pairs, one per local replica
+        def value_fn(ctx):
+            i = ctx.replica_id_in_sync_group % local_replicas
+            return tf.nest.map_structure(
+                lambda t: tf.split(t, local_replicas)[i] if local_replicas > 1 else t, batch)
+        return strategy.experimental_distribute_values_from_function(value_fn)
+
+    @tf.function
+    def train_step(it):
+        x, y = split_for_replicas(next(it))
+        loss, correct = strategy.run(step_fn, args=(x, y))
+        return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
+                strategy.reduce(tf.distribute.ReduceOp.SUM, correct, axis=None) / global_images)
+
+    log_dir = os.path.join(cfg.out_dir, "logs") if chief else os.path.join(cfg.out_dir, "logs", "worker-tmp")
+    writer = tf.summary.create_file_writer(log_dir)
+    total = preset.steps
+    start_step = int(step.numpy())
+    progbar = keras.utils.Progbar(total, verbose=cfg.verbose, stateful_metrics=["loss", "acc", "val_acc"]) \
+        if cfg.verbose else None
+    run_loss, run_acc, n_run = 0.0, 0.0, 0
+    t0 = time.time()
+
+    def save_history(records):
+        history.extend(records)
+        if chief:
+            with open(history_path, "a") as f:
+                for r in records:
+                    f.write(json.dumps(r) + "\n")
+
+    while int(step.numpy()) < total:
+        loss, acc = train_step(iterator)
+        step.assign_add(1)
+        s = int(step.numpy())
+        run_loss += float(loss)
+        run_acc += float(acc)
+        n_run += 1
+        values = [("loss", float(loss)), ("acc", float(acc))]
+        if s % cfg.log_every == 0 or s == total:
+            record = {"step": s, "train_loss": run_loss / n_run, "train_accuracy": run_acc / n_run,
+                      "learning_rate": float(optimizer.learning_rate)}
+            with writer.as_default(step=s):
+                tf.summary.scalar("train/loss", record["train_loss"])
+                tf.summary.scalar("train/accuracy", record["train_accuracy"])
+                tf.summary.scalar("train/learning_rate", record["learning_rate"])
+            save_history([record])
+            run_loss, run_acc, n_run = 0.0, 0.0, 0
+        if cfg.val_data and (s % cfg.val_every == 0 or s == total):
+            val_acc = validate(model, cfg.val_data, cfg, preset.batch_pairs)
+            values.append(("val_acc", val_acc))
+            with writer.as_default(step=s):
+                tf.summary.scalar("val/accuracy", val_acc)
+            save_history([{"step": s, "val_accuracy": val_acc}])
+            if val_acc > float(best.numpy()):
+                best.assign(val_acc)
+                best_step.assign(s)
+                if chief:
+                    model.save(os.path.join(cfg.out_dir, "best.keras"))
+        if s % cfg.checkpoint_every == 0 or s == total:
+            manager.save(checkpoint_number=s)
+        if progbar:
+            progbar.update(s, values)
+    writer.flush()
+
+    elapsed = time.time() - t0
+    steps_run = int(step.numpy()) - start_step
+    if chief:
+        model.save(os.path.join(cfg.out_dir, "final.keras"))
+        if history:
+            plot_curves(history, os.path.join(cfg.out_dir, "curves.png"))
+    summary = {
+        "model": cfg.model, "steps": int(step.numpy()), "steps_this_run": steps_run,
+        "resumed_from_step": start_step, "global_batch_images": global_images, "replicas": replicas,
+        "best_val_accuracy": float(best.numpy()) if float(best.numpy()) >= 0 else None,
+        "best_step": int(best_step.numpy()) or None, "seconds_this_run": round(elapsed, 2),
+        "train_images_per_second": round(steps_run * global_images / elapsed, 2) if steps_run else None,
+        "final_model": os.path.join(cfg.out_dir, "final.keras"),
+        "best_model": os.path.join(cfg.out_dir, "best.keras") if cfg.val_data else None,
+        "config": dataclasses.asdict(cfg),
+    }
+    if chief:
+        with open(os.path.join(cfg.out_dir, "summary.json"), "w") as f:
+            json.dump(summary, f, indent=2)
+    return summary

@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+
+from kerastego.evaluation import accuracy, majority_vote, mean_probability, p_e, pfa_at_pd, roc_auc
+
+# 4 covers, 4 stegos, scores chosen by hand
+SCORES = [0.1, 0.4, 0.35, 0.8, 0.9, 0.6, 0.3, 0.7]
+LABELS = [0, 0, 0, 0, 1, 1, 1, 1]
+
+
+def test_accuracy_by_hand():
+    # covers right: 0.1, 0.4, 0.35 (3); stegos right: 0.9, 0.6, 0.7 (3) -> 6/8
+    assert accuracy(SCORES, LABELS) == 0.75
+
+
+def test_pe_by_hand():
+    # threshold 0.6: PFA = 1/4 (0.8), PMD = 1/4 (0.3) -> 0.25; threshold 0.3: PFA 3/4... best is 0.25
+    assert p_e(SCORES, LABELS) == 0.25
+
+
+def test_pfa_at_pd_by_hand():
+    # stego scores 0.9, 0.7, 0.6, 0.3. PD >= 0.25 needs t <= 0.9 -> PFA 0.
+    # PD >= 0.3 and >= 0.5 need two stegos, t <= 0.7 -> cover 0.8 flagged -> 1/4;
+    # PD >= 0.7 needs three, t <= 0.6 -> still 1/4; PD = 1 needs t <= 0.3 -> 0.35, 0.4, 0.8 -> 3/4.
+    assert pfa_at_pd(SCORES, LABELS, 0.25) == 0.0
+    assert pfa_at_pd(SCORES, LABELS, 0.3) == 0.25
+    assert pfa_at_pd(SCORES, LABELS, 0.5) == 0.25
+    assert pfa_at_pd(SCORES, LABELS, 0.7) == 0.25
+    assert pfa_at_pd(SCORES, LABELS, 1.0) == 0.75
+
+
+def test_auc_by_hand():
+    # pairs (stego > cover): 0.9 beats 4, 0.6 beats 3, 0.3 beats 1, 0.7 beats 3 -> 11/16
+    assert roc_auc(SCORES, LABELS) == pytest.approx(11 / 16)
+    assert roc_auc([0.5, 0.5], [0, 1]) == 0.5
+
+
+def test_majority_vote_and_mean():
+    probs = np.array([[0.9, 0.2, 0.6], [0.8, 0.4, 0.3], [0.1, 0.7, 0.4]])
+    np.testing.assert_allclose(majority_vote(probs), [2 / 3, 1 / 3, 1 / 3])
+    np.testing.assert_allclose(mean_probability(probs), [0.6, 13 / 30, 13 / 30])
+    two = np.array([[0.9, 0.2], [0.3, 0.6]])   # 1-1 ties broken by the mean probability
+    v = majority_vote(two)
+    assert v[0] > 0.5 and v[1] < 0.5
+
+
+def test_needs_both_classes():
+    with pytest.raises(ValueError, match="both"):
+        p_e([0.1, 0.2], [0, 0])

@@ -1,0 +1,55 @@
+import json
+import os
+
+import numpy as np
+import keras
+import pytest
+
+from kerastego.training import TrainConfig, train
+
+
+def _cfg(ds, out, steps, **kw):
+    rec = ds["records"]
+    return TrainConfig(train_data=str(rec / "train-*"), val_data=str(rec / "val-*"), out_dir=str(out),
+                       model="hybrid-type2", image_size=64, batch_pairs=4, steps=steps, val_every=3,
+                       checkpoint_every=2, log_every=1, deterministic=True, seed=11, verbose=0, **kw)
+
+
+def test_resume_reaches_same_step_weights_and_data_position(small_dataset, tmp_path, strategy):
+    straight = train(_cfg(small_dataset, tmp_path / "a", 6), strategy=strategy)
+    assert straight["steps"] == 6 and straight["resumed_from_step"] == 0
+
+    first = train(_cfg(small_dataset, tmp_path / "b", 4), strategy=strategy)   # "killed" after step 4
+    assert first["steps"] == 4
+    resumed = train(_cfg(small_dataset, tmp_path / "b", 6), strategy=strategy)
+    assert resumed["resumed_from_step"] == 4 and resumed["steps_this_run"] == 2 and resumed["steps"] == 6
+
+    a = keras.models.load_model(tmp_path / "a" / "final.keras")
+    b = keras.models.load_model(tmp_path / "b" / "final.keras")
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-5)
+    ha = [json.loads(l) for l in open(tmp_path / "a" / "history.jsonl")]
+    hb = [json.loads(l) for l in open(tmp_path / "b" / "history.jsonl")]
+    la = [h["train_loss"] for h in ha if "train_loss" in h]
+    lb = [h["train_loss"] for h in hb if "train_loss" in h]
+    np.testing.assert_allclose(la, lb, rtol=1e-4)   # same batches in the same order after the resume
+    for f in ("best.keras", "curves.png", "summary.json"):
+        assert os.path.exists(tmp_path / "b" / f)
+    assert os.listdir(tmp_path / "b" / "logs")
+
+
+def test_curriculum_starts_from_given_model(small_dataset, tmp_path, strategy):
+    base = tmp_path / "a"
+    train(_cfg(small_dataset, base, 2), strategy=strategy)
+    src = keras.models.load_model(base / "final.keras")
+    cfg = _cfg(small_dataset, tmp_path / "c", 1, init_from=str(base / "final.keras"), learning_rate=0.0)
+    train(cfg, strategy=strategy)
+    out = keras.models.load_model(tmp_path / "c" / "final.keras")
+    conv = [l for l in out.layers if l.name == "sub0_conv2"][0]
+    np.testing.assert_allclose(conv.get_weights()[0], src.get_layer("sub0_conv2").get_weights()[0], atol=1e-6)
+
+
+def test_batch_must_split_into_whole_pairs(small_dataset, tmp_path, strategy):
+    with pytest.raises(ValueError, match="multiple of the 2 replicas"):
+        train(_cfg(small_dataset, tmp_path, 1).__class__(**{**_cfg(small_dataset, tmp_path, 1).__dict__,
+                                                           "batch_pairs": 3}), strategy=strategy)
