@@ -52,7 +52,15 @@ def _write_jpeg(path, pixels, quality):
     os.replace(tmp, path)
 
 
-def _covers_for_source(job, out_dir, size, crop, stride, quality, min_std):
+def _spread(items, limit):
+    """At most `limit` items spread evenly over the list (keeps big photos from dominating)."""
+    if not limit or len(items) <= limit:
+        return items
+    idx = np.linspace(0, len(items) - 1, limit).round().astype(int)
+    return [items[i] for i in sorted(set(idx))]
+
+
+def _covers_for_source(job, out_dir, size, crop, stride, quality, min_std, max_per_source):
     source, path = job
     try:
         img, _ = load_grayscale(path)
@@ -62,10 +70,11 @@ def _covers_for_source(job, out_dir, size, crop, stride, quality, min_std):
     if h < size or w < size:
         return "skip", {"path": path, "problem": f"too small: {w}x{h} < {size}x{size}"}
     covers = []
-    for r, c in crop_boxes(h, w, size, crop, stride):
+    boxes = [(r, c) for r, c in crop_boxes(h, w, size, crop, stride)
+             # flat regions (sky, black borders) hold no embeddable content
+             if img[r:r + size, c:c + size].std() >= min_std]
+    for r, c in _spread(boxes, max_per_source):
         tile = img[r:r + size, c:c + size]
-        if tile.std() < min_std:  # flat regions (sky, black borders) hold no embeddable content
-            continue
         cover_id = f"{source}_r{r:04d}_c{c:04d}"
         name = f"{cover_id}.jpg"
         _write_jpeg(os.path.join(out_dir, name), tile, quality)
@@ -76,8 +85,9 @@ def _covers_for_source(job, out_dir, size, crop, stride, quality, min_std):
 
 
 def make_covers(sources, out_dir, size=256, crop="left-top", stride=None, quality=75, min_std=2.0,
-                workers=None, runner="local"):
-    """Write covers for [(source, path)] into out_dir; resumable. Returns the manifest records."""
+                workers=None, runner="local", max_per_source=None):
+    """Write covers for [(source, path)] into out_dir; resumable. Returns the manifest records.
+    max_per_source caps the tiles of one photo (spread evenly over it)."""
     os.makedirs(out_dir, exist_ok=True)
     if crop not in CROPS:
         raise ValueError(f"crop must be one of {CROPS}, got {crop!r}")
@@ -89,7 +99,7 @@ def make_covers(sources, out_dir, size=256, crop="left-top", stride=None, qualit
     if len(todo) < len(sources):
         print(f"make_covers: {len(sources) - len(todo)} source image(s) already done, {len(todo)} to go")
     fn = functools.partial(_covers_for_source, out_dir=out_dir, size=size, crop=crop, stride=stride,
-                           quality=quality, min_std=min_std)
+                           quality=quality, min_std=min_std, max_per_source=max_per_source)
     skipped = []
     for status, rec in parallel.run(fn, todo, runner=runner, workers=workers, desc="covers"):
         if status == "ok":

@@ -74,8 +74,9 @@ def _embed_one(job, out_dir, algorithm, payload, base_seed):
                   "changes": int(np.count_nonzero(back != c))}
 
 
-def embed(covers_dir, out_dir, algorithm, payload, seed=0, workers=None, runner="local"):
-    """Embed every cover of covers_dir; resumable. Returns the stego manifest records."""
+def embed(covers_dir, out_dir, algorithm, payload, seed=0, workers=None, runner="local", sources=None):
+    """Embed every cover of covers_dir (or only those of the given sources); resumable.
+    Returns the stego manifest records."""
     algorithm = algorithm.lower()
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
@@ -87,7 +88,8 @@ def embed(covers_dir, out_dir, algorithm, payload, seed=0, workers=None, runner=
     manifest = os.path.join(out_dir, MANIFEST)
     done = {r["cover_id"] for r in read_jsonl(manifest)}
     covers = cover_index(covers_dir)
-    todo = [(cid, v["path"]) for cid, v in sorted(covers.items()) if cid not in done]
+    todo = [(cid, v["path"]) for cid, v in sorted(covers.items())
+            if cid not in done and (sources is None or v["source"] in sources)]
     if done:
         print(f"embed: {len(done)} stego image(s) already done, {len(todo)} to go")
     fn = functools.partial(_embed_one, out_dir=out_dir, algorithm=algorithm, payload=payload, base_seed=seed)

@@ -33,9 +33,12 @@ def split_sources(source_counts, fractions, seed):
     return {n: sorted(v) for n, v in out.items()}
 
 
-def pair_list(covers_dir, stego_dirs):
-    """[(cover_id, source, cover_path, stego_path, algorithm, payload)], plus what was skipped."""
+def pair_list(covers_dir, stego_dirs, sources=None):
+    """[(cover_id, source, cover_path, stego_path, algorithm, payload)], plus what was skipped.
+    With `sources`, covers of other sources are not considered at all."""
     covers = cover_index(covers_dir)
+    if sources is not None:
+        covers = {k: v for k, v in covers.items() if v["source"] in sources}
     pairs, skipped = [], []
     for sd in stego_dirs:
         meta, stegos = stego_index(sd)
@@ -46,7 +49,7 @@ def pair_list(covers_dir, stego_dirs):
                 continue
             pairs.append((cid, cov["source"], cov["path"], spath, meta["algorithm"], meta["payload"]))
         for cid, spath in stegos.items():
-            if cid not in covers:
+            if cid not in covers and sources is None:
                 skipped.append({"path": spath, "problem": "stego without its cover"})
     return pairs, skipped
 
@@ -77,19 +80,32 @@ def _write_shard(job, compress):
     return "ok", {"shard": os.path.basename(path), "pairs": n, "bad": bad}
 
 
+def load_split(path):
+    """The source lists of a split.json written by make_tfrecords."""
+    import json
+    with open(path) as f:
+        return json.load(f)["sources"]
+
+
 def make_tfrecords(covers_dir, stego_dirs, out_dir, fractions=None, seed=0, pairs_per_shard=256,
-                   compress=False, workers=None, runner="local"):
-    """Write {split}-NNNNN-of-MMMMM.tfrecord[.gz] shards, split.json and dataset.json."""
+                   compress=False, workers=None, runner="local", split=None):
+    """Write {split}-NNNNN-of-MMMMM.tfrecord[.gz] shards, split.json and dataset.json.
+
+    split: an existing {name: [sources]} (see load_split) to reuse, so records for
+    another algorithm share the same held-out sources; pairs of other sources are left out.
+    """
     fractions = fractions or {"train": 0.5, "test": 0.5}
     stego_dirs = [stego_dirs] if isinstance(stego_dirs, str) else list(stego_dirs)
     os.makedirs(out_dir, exist_ok=True)
-    pairs, skipped = pair_list(covers_dir, stego_dirs)
+    known = None if split is None else {s for v in split.values() for s in v}
+    pairs, skipped = pair_list(covers_dir, stego_dirs, known)
     if not pairs:
         raise ValueError(f"no cover/stego pairs found in {covers_dir} and {stego_dirs}")
     counts = {}
     for p in pairs:
         counts[p[1]] = counts.get(p[1], 0) + 1
-    split = split_sources(counts, fractions, seed)
+    if split is None:
+        split = split_sources(counts, fractions, seed)
     ext = ".tfrecord.gz" if compress else ".tfrecord"
     jobs, summary = [], {}
     for name, sources in split.items():

@@ -20,7 +20,17 @@ def model_names():
 
 
 def build_model(name, input_shape=(256, 256, 1), input_kind="spatial", **kwargs):
-    """Build a registered model by name."""
+    """Build a registered model by name, or an architecture saved as Keras JSON
+    (e.g. CALPA's slim_model.json), with fresh weights."""
+    if str(name).endswith(".json"):
+        import keras
+        with open(name) as f:
+            model = keras.models.model_from_json(f.read())
+        want = (int(input_shape[0]), int(input_shape[1]))
+        got = tuple(int(d) for d in model.inputs[0].shape[1:3])
+        if got != want:
+            raise ValueError(f"{name}: architecture takes {got[0]}x{got[1]} inputs, not {want[0]}x{want[1]}")
+        return model
     if name not in _REGISTRY:
         raise KeyError(f"unknown model {name!r}; registered: {', '.join(model_names())}")
     return _REGISTRY[name](input_shape=tuple(input_shape), input_kind=input_kind, **kwargs)
@@ -40,3 +50,11 @@ register_model("hybrid-type1-signed", _hybrid("type1", qt_mode="signed", name="h
 register_model("hybrid-type1-noqt", _hybrid("type1", qt=(None, None, None), name="hybrid_type1_noqt"))
 register_model("srnet", build_srnet)
 register_model("xunet2", build_xunet2)
+
+
+def _calpa_srnet(**kwargs):
+    from kerastego.pruning.published import build_calpa_srnet
+    return build_calpa_srnet(**kwargs)
+
+
+register_model("calpa-srnet", _calpa_srnet)

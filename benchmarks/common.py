@@ -1,0 +1,33 @@
+"""Shared helpers for benchmarks: machine description and JSON results."""
+import json
+import os
+import platform
+import time
+
+
+def machine():
+    import tensorflow as tf
+    gpus = tf.config.list_physical_devices("GPU")
+    info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "tensorflow": tf.__version__, "gpus": len(gpus)}
+    if gpus:
+        info["gpu_name"] = tf.config.experimental.get_device_details(gpus[0]).get("device_name")
+    return info
+
+
+def save(name, results, out_dir=None):
+    out_dir = out_dir or os.path.join(os.path.dirname(__file__), "results")
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f"{name}.json")
+    payload = {"benchmark": name, "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "results": results}
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=2)
+    print(f"wrote {path}")
+    return payload
+
+
+def timed(fn, repeat=1):
+    t = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - t) / repeat
