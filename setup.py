@@ -23,7 +23,7 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "test": ["pytest"],
+        "test": ["pytest", "tensorflow-serving-api", "jpegio"],
         "jpegio": ["jpegio"],
         "beam": ["apache-beam"],
         "baselines": ["sealwatch"],

@@ -1,0 +1,118 @@
+"""SavedModel export in TensorFlow Serving's layout, with pinned signatures.
+
+<base>/<model_name>/<version>/ holds one SavedModel; versions are integers and a new
+export never overwrites an old one. Signatures (names fixed, see BUILD.md):
+
+  serving_default: coefficients int16 [batch, H, W] + quant_table float32 [batch, 8, 8]
+  spatial:         image float32 [batch, H, W, 1] (non-rounded decompressed pixels)
+  -> probability float32 [batch] (stego), class int64 [batch] (1 = stego),
+     vote float32 [batch] (share of ensemble members voting stego; 0/1 for one model)
+
+Several models export as one ensemble: probability is their mean, class the
+majority vote (ties broken by the mean probability), as in the hybrid paper.
+"""
+import os
+
+import keras
+import tensorflow as tf
+
+from kerastego.evaluation.evaluate import model_input
+from kerastego.layers import decompress_tf
+
+INPUT_COEFFICIENTS = "coefficients"
+INPUT_QUANT_TABLE = "quant_table"
+INPUT_IMAGE = "image"
+OUTPUTS = ("probability", "class", "vote")
+
+
+def _spatial_model(model):
+    """The part of a model that takes decompressed pixels."""
+    kind, _ = model_input(model)
+    if kind == "spatial":
+        return model
+    return keras.Model(model.get_layer("jpeg_decompress").output, model.output)
+
+
+class ExportModule(tf.Module):
+    def __init__(self, models, size):
+        super().__init__()
+        self.members = [_spatial_model(m) for m in models]
+        self.size = size
+
+    def _outputs(self, image):
+        probs = tf.stack([m(image, training=False)[:, 1] for m in self.members])   # (models, batch)
+        mean = tf.reduce_mean(probs, axis=0)
+        vote = tf.reduce_mean(tf.cast(probs >= 0.5, tf.float32), axis=0)
+        stego = tf.where(tf.equal(vote, 0.5), mean >= 0.5, vote > 0.5)
+        return {"probability": mean, "class": tf.cast(stego, tf.int64), "vote": vote}
+
+
+def _make_signatures(module, size):
+    @tf.function(input_signature=[tf.TensorSpec([None, size, size], tf.int16, name=INPUT_COEFFICIENTS),
+                                  tf.TensorSpec([None, 8, 8], tf.float32, name=INPUT_QUANT_TABLE)])
+    def serving_default(coefficients, quant_table):
+        return module._outputs(decompress_tf(coefficients, quant_table))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 1], tf.float32, name=INPUT_IMAGE)])
+    def spatial(image):
+        return module._outputs(image)
+
+    return {"serving_default": serving_default, "spatial": spatial}
+
+
+def next_version(model_dir):
+    versions = [int(d) for d in os.listdir(model_dir) if d.isdigit()] if os.path.isdir(model_dir) else []
+    return max(versions, default=0) + 1
+
+
+def export_savedmodel(models, base_dir, model_name="kerastego", version=None):
+    """Export one model or an ensemble; returns the version directory."""
+    models = [keras.models.load_model(m) if isinstance(m, str) else m for m in
+              (models if isinstance(models, (list, tuple)) else [models])]
+    sizes = {model_input(m)[1] for m in models}
+    if len(sizes) != 1:
+        raise ValueError(f"ensemble members take different input sizes: {sorted(sizes)}")
+    size = sizes.pop()
+    if size % 8:
+        raise ValueError(f"input size {size} is not a multiple of 8")
+    model_dir = os.path.join(base_dir, model_name)
+    version = next_version(model_dir) if version is None else int(version)
+    path = os.path.join(model_dir, str(version))
+    if os.path.exists(path):
+        raise FileExistsError(f"{path} exists: versions are never overwritten")
+    module = ExportModule(models, size)
+    signatures = _make_signatures(module, size)
+    tmp = path + ".tmp"
+    tf.saved_model.save(module, tmp, signatures=signatures)
+    os.replace(tmp, path)   # TF Serving only ever sees complete versions
+    return path
+
+
+def saved_model_ops(path):
+    """Every op type used by a SavedModel's graph and function library."""
+    from tensorflow.core.protobuf import saved_model_pb2
+    sm = saved_model_pb2.SavedModel()
+    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        sm.ParseFromString(f.read())
+    ops = set()
+    for mg in sm.meta_graphs:
+        ops.update(n.op for n in mg.graph_def.node)
+        for fn in mg.graph_def.library.function:
+            ops.update(n.op for n in fn.node_def)
+    called = {fn.signature.name for mg in sm.meta_graphs for fn in mg.graph_def.library.function}
+    return sorted(ops - called)
+
+
+# Ops that call back into Python: a model server has no interpreter to run them.
+PYTHON_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
+
+
+def unservable_ops(path):
+    """Ops of the SavedModel that a stock TF Serving build cannot run: Python
+    callbacks, and ops not registered in core TensorFlow (custom-op libraries)."""
+    from tensorflow.python.framework import op_def_registry
+    bad = []
+    for op in saved_model_ops(path):
+        if op in PYTHON_OPS or op_def_registry.get(op) is None:
+            bad.append(op)
+    return bad
