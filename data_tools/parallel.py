@@ -8,8 +8,9 @@ import os
 from tqdm import tqdm
 
 
-def run_local(fn, items, workers=None, desc="items"):
-    """Map fn over items with a process pool; yields results as they finish."""
+def run_local(fn, items, workers=None, desc="items", ordered=False):
+    """Map fn over items with a process pool; yields results as they finish
+    (or in input order when `ordered`)."""
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(items) <= 1:
         for item in tqdm(items, desc=desc, unit="img"):
@@ -17,7 +18,8 @@ def run_local(fn, items, workers=None, desc="items"):
         return
     ctx = mp.get_context("spawn")  # TF and fork do not mix
     with ctx.Pool(workers) as pool:
-        for result in tqdm(pool.imap_unordered(fn, items, chunksize=4), total=len(items), desc=desc, unit="img"):
+        mapper = pool.imap if ordered else pool.imap_unordered
+        for result in tqdm(mapper(fn, items, chunksize=4), total=len(items), desc=desc, unit="img"):
             yield result
 
 

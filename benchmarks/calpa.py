@@ -1,0 +1,69 @@
+"""CALPA-NET costs: vectorised vs naive (per-candidate) greedy ThiNet selection, and
+inference images/s of CALPA-SRNet (published rates) vs SRNet.
+
+    python benchmarks/calpa.py [--size 256] [--batch 16]
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import save  # noqa: E402
+
+
+def thinet_timing(samples, channels):
+    from kerastego.pruning.criteria import thinet_removal_order, thinet_removal_order_naive
+    x = np.random.default_rng(0).normal(size=(samples, channels))
+    t = time.perf_counter()
+    fast = thinet_removal_order(x)
+    t_fast = time.perf_counter() - t
+    t = time.perf_counter()
+    slow = thinet_removal_order_naive(x)
+    t_slow = time.perf_counter() - t
+    assert fast == slow
+    return {"samples": samples, "channels": channels, "vectorised_s": round(t_fast, 4), "naive_s": round(t_slow, 3),
+            "speedup": round(t_slow / t_fast, 1)}
+
+
+def inference_rate(name, size, batch, steps):
+    import tensorflow as tf
+    from kerastego.models import build_model
+    m = build_model(name, input_shape=(size, size, 1))
+    x = tf.constant(np.random.default_rng(0).normal(100, 30, (batch, size, size, 1)).astype(np.float32))
+    f = tf.function(lambda: m(x, training=False))
+    f().numpy()
+    t = time.perf_counter()
+    for _ in range(steps):
+        out = f()
+    out.numpy()
+    return batch * steps / (time.perf_counter() - t)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=4)
+    args = ap.parse_args()
+    thinet = [thinet_timing(2000, c) for c in (16, 64, 128)]
+    for r in thinet:
+        print(r, flush=True)
+    srnet = inference_rate("srnet", args.size, args.batch, args.steps)
+    calpa = inference_rate("calpa-srnet", args.size, args.batch, args.steps)
+    from kerastego.models import build_model
+    from kerastego.pruning import count_conv_params, count_flops
+    s, c = build_model("srnet"), build_model("calpa-srnet")
+    res = {"thinet": thinet, "size": args.size, "batch": args.batch,
+           "srnet_infer_images_per_s": round(srnet, 2), "calpa_srnet_infer_images_per_s": round(calpa, 2),
+           "speedup": round(calpa / srnet, 2),
+           "srnet_conv_params": count_conv_params(s), "calpa_srnet_conv_params": count_conv_params(c),
+           "flops_ratio": round(count_flops(c) / count_flops(s), 3)}
+    print(res)
+    save("calpa", res)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""Detection quality side by side: rich-model baselines (DCTR / GFR + FLD ensemble,
+via sealwatch) and the deep detectors, trained and tested on one split by source
+photo of bundled real images. Optional extra: pip install -e '.[baselines]'.
+
+    python benchmarks/quality.py --work /tmp/quality [--size 64] [--algorithms nsf5,j-uniward,uerd]
+        [--methods dctr,gfr,hybrid-type1,hybrid-type1-noqt,xunet2,srnet,calpa-srnet] [--steps 1500]
+        [--ensemble 3]
+
+Everything is seeded; data building and training resume if the command is re-run.
+Writes benchmarks/results/quality.json, quality.md (the table) and quality.png.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from common import save  # noqa: E402
+
+DEEP = ("hybrid-type1", "hybrid-type1-noqt", "hybrid-type2", "xunet2", "srnet", "calpa-srnet")
+
+
+def build_data(work, size, algorithms, payload, seed, workers, max_per_source):
+    from data_tools.bundled import bundled_photos
+    from data_tools.covers import make_covers
+    from data_tools.embed import embed
+    from data_tools.tfrecords import load_split, make_tfrecords
+    covers = os.path.join(work, "covers")
+    make_covers(bundled_photos(), covers, size=size, crop="tiles", stride=size // 2, quality=75,
+                max_per_source=max_per_source, workers=workers)
+    split = None
+    for alg in algorithms:
+        stego = os.path.join(work, f"stego_{alg}")
+        embed(covers, stego, alg, payload, seed=seed, workers=workers)
+        make_tfrecords(covers, [stego], os.path.join(work, f"records_{alg}"),
+                       {"train": 0.6, "val": 0.1, "test": 0.3}, seed=seed, workers=workers, split=split)
+        split = split or load_split(os.path.join(work, f"records_{algorithms[0]}", "split.json"))
+    return covers, split
+
+
+def _pairs(work, alg, split_sources):
+    """[(cover path, stego path)] of the given sources, sorted by cover id."""
+    from data_tools.covers import cover_index
+    from data_tools.embed import stego_index
+    covers = cover_index(os.path.join(work, "covers"))
+    _, stegos = stego_index(os.path.join(work, f"stego_{alg}"))
+    return [(covers[c]["path"], stegos[c]) for c in sorted(covers)
+            if covers[c]["source"] in split_sources and c in stegos]
+
+
+def _features(kind, path):
+    import sealwatch
+    if kind == "dctr":
+        f = sealwatch.dctr.extract_from_file(path, qf=75)
+    else:
+        f = sealwatch.gfr.extract_from_file(path, qf=75)
+    if isinstance(f, dict):
+        return np.concatenate([np.asarray(v, np.float32).ravel() for v in f.values()])
+    return np.asarray(f, np.float32).ravel()
+
+
+def _feature_matrix(kind, paths, cache, workers=None):
+    if os.path.exists(cache):
+        return np.load(cache)
+    import functools
+    from data_tools.parallel import run_local
+    x = np.stack(list(run_local(functools.partial(_features, kind), paths, workers, desc=f"{kind} features",
+                                ordered=True)))
+    np.save(cache, x)
+    return x
+
+
+def rich_model(kind, work, alg, split, seed, workers=None):
+    """FLD ensemble on DCTR or GFR features; returns (stego scores, labels, train seconds)."""
+    from sealwatch.ensemble_classifier.fld_ensemble_trainer import FldEnsembleTrainer
+    t = time.time()
+    train, test = _pairs(work, alg, split["train"] + split.get("val", [])), _pairs(work, alg, split["test"])
+    feats = {}
+    for name, pairs in (("train", train), ("test", test)):
+        base = os.path.join(work, f"features_{kind}_{alg}_{name}")
+        feats[name] = (_feature_matrix(kind, [c for c, _ in pairs], base + "_cover.npy", workers),
+                       _feature_matrix(kind, [s for _, s in pairs], base + "_stego.npy", workers))
+    trainer = FldEnsembleTrainer(feats["train"][0], feats["train"][1], seed=seed, verbose=0)
+    ensemble, _ = trainer.train()
+    xc, xs = feats["test"]
+    scores = (np.concatenate([ensemble.predict_confidence(xc), ensemble.predict_confidence(xs)]) + 1) / 2
+    labels = np.concatenate([np.zeros(len(xc)), np.ones(len(xs))])
+    return scores, labels, time.time() - t
+
+
+def deep_model(name, work, alg, size, steps, seed, batch_pairs):
+    from kerastego.evaluation import predict_split
+    from kerastego.training import TrainConfig, train
+    import keras
+    rec = os.path.join(work, f"records_{alg}")
+    t = time.time()
+    out = os.path.join(work, f"train_{alg}_{name}_seed{seed}")
+    lr = 1e-3 if "srnet" in name else 0.01
+    summary = train(TrainConfig(train_data=os.path.join(rec, "train-*"), val_data=os.path.join(rec, "val-*"),
+                                out_dir=out, model=name, image_size=size, batch_pairs=batch_pairs, steps=steps,
+                                val_every=max(steps // 6, 1), checkpoint_every=max(steps // 6, 1),
+                                learning_rate=lr, decay_every=max(steps // 3, 1), seed=seed, verbose=0))
+    model = keras.models.load_model(summary["best_model"])
+    scores, labels, _ = predict_split(model, os.path.join(rec, "test-*"))
+    return scores, labels, summary["seconds_this_run"] if summary["steps_this_run"] else time.time() - t
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--payload", type=float, default=0.4)
+    ap.add_argument("--algorithms", default="nsf5,j-uniward,uerd")
+    ap.add_argument("--methods", default="dctr,gfr,hybrid-type1,hybrid-type1-noqt,xunet2,srnet,calpa-srnet")
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--batch_pairs", type=int, default=32)
+    ap.add_argument("--ensemble", type=int, default=3, help="hybrid-type1 models (seeds) in the vote; 0 = none")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--max_per_source", type=int, default=400, help="cover tiles per bundled photo")
+    args = ap.parse_args()
+    from kerastego.evaluation import majority_vote, mean_probability, summarize
+    from kerastego.models import build_model
+    from kerastego.pruning import count_conv_params
+
+    t0 = time.time()
+    algorithms, methods = args.algorithms.split(","), args.methods.split(",")
+    _, split = build_data(args.work, args.size, algorithms, args.payload, args.seed, args.workers,
+                          args.max_per_source)
+    results = {}
+    for alg in algorithms:
+        results[alg] = {}
+        hybrid_scores = []
+        for method in methods:
+            print(f"\n=== {alg}: {method} ===", flush=True)
+            if method in ("dctr", "gfr"):
+                s, y, secs = rich_model(method, args.work, alg, split, args.seed, args.workers)
+            else:
+                s, y, secs = deep_model(method, args.work, alg, args.size, args.steps, args.seed, args.batch_pairs)
+                if method == "hybrid-type1":
+                    hybrid_scores.append(s)
+            m = summarize(s, y)
+            m["train_seconds"] = round(secs, 1)
+            if method in DEEP:
+                m["conv_params"] = count_conv_params(build_model(method, input_shape=(args.size, args.size, 1)))
+            results[alg][method] = m
+            print(json.dumps(m), flush=True)
+        if args.ensemble > 1 and "hybrid-type1" in methods:
+            extra_secs = 0.0
+            for k in range(1, args.ensemble):
+                s, y, secs = deep_model("hybrid-type1", args.work, alg, args.size, args.steps, args.seed + k,
+                                        args.batch_pairs)
+                hybrid_scores.append(s)
+                extra_secs += secs
+            p = np.stack(hybrid_scores)
+            results[alg][f"hybrid-type1 x{args.ensemble} vote"] = {
+                **summarize(majority_vote(p), y), "train_seconds": round(extra_secs + results[alg]["hybrid-type1"]["train_seconds"], 1)}
+            results[alg][f"hybrid-type1 x{args.ensemble} mean"] = summarize(mean_probability(p), y)
+    claims = check_claims(results)
+    payload = save("quality", {"size": args.size, "payload_bpnzac": args.payload, "steps": args.steps,
+                               "algorithms": algorithms, "split": split, "results": results, "claims": claims,
+                               "run_seconds": round(time.time() - t0, 1)})
+    write_markdown(payload, os.path.join(os.path.dirname(__file__), "results", "quality.md"))
+    plot(results, os.path.join(os.path.dirname(__file__), "results", "quality.png"))
+
+
+def check_claims(results):
+    """The papers' qualitative claims, checked on this run (None where not measured)."""
+    out = {}
+    for alg, r in results.items():
+        c = {}
+        if "hybrid-type1" in r and "hybrid-type1-noqt" in r:
+            c["qt_helps (P_E with Q&T < without)"] = r["hybrid-type1"]["p_e"] < r["hybrid-type1-noqt"]["p_e"]
+        if "hybrid-type1" in r and "dctr" in r:
+            c["hybrid_beats_dctr (P_E)"] = r["hybrid-type1"]["p_e"] < r["dctr"]["p_e"]
+        if "srnet" in r and "calpa-srnet" in r:
+            c["calpa_within_1pct_of_srnet (accuracy)"] = r["srnet"]["accuracy"] - r["calpa-srnet"]["accuracy"] <= 0.01
+            c["calpa_params_fraction"] = round(r["calpa-srnet"]["conv_params"] / r["srnet"]["conv_params"], 4)
+        out[alg] = c
+    return out
+
+
+def write_markdown(payload, path):
+    lines = [f"Measured on {payload['machine']['processor']} ({payload['machine']['cpu_count']} cores), "
+             f"{payload['date']}; {payload['size']}x{payload['size']} QF75, {payload['payload_bpnzac']} bpnzAC, "
+             f"{payload['steps']} training steps; run time {payload['run_seconds'] / 60:.0f} min.", "",
+             "| algorithm | method | accuracy | P_E | P_FA@P_D=50% | AUC | train s |", "|---|---|---|---|---|---|---|"]
+    for alg, r in payload["results"].items():
+        for method, m in r.items():
+            lines.append(f"| {alg} | {method} | {m['accuracy']:.4f} | {m['p_e']:.4f} | {m['pfa_at_pd50']:.4f} | "
+                         f"{m['auc']:.4f} | {m.get('train_seconds', '')} |")
+    lines += ["", "Claims: " + json.dumps(payload["claims"])]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
+    for ax, (alg, r) in zip(axes[0], results.items()):
+        names = list(r)
+        ax.barh(names, [r[n]["p_e"] for n in names], color="#1f77b4")
+        ax.axvline(0.5, color="grey", ls="--", lw=0.8)
+        ax.set_xlim(0, 0.55)
+        ax.set_title(f"{alg}: P_E (lower is better)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
