@@ -18,7 +18,7 @@ def _stage(name):
 
 
 def run_demo(out_dir="demo_out", size=64, stride=16, max_per_source=600, payload=0.4, model="hybrid-type1",
-             steps=600, warmup_payload=1.0, warmup_steps=300, batch_pairs=32, learning_rate=0.01, val_every=100,
+             steps=400, warmup_payload=1.0, warmup_steps=300, batch_pairs=32, learning_rate=0.01, val_every=100,
              workers=None, seed=0):
     from kerastego.evaluation import evaluate, format_report
     from kerastego.training import TrainConfig, train
