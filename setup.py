@@ -27,7 +27,7 @@ setup(
         "jpegio": ["jpegio"],
         "beam": ["apache-beam"],
         "baselines": ["sealwatch"],
-        "tfmot": ["tensorflow-model-optimization", "tf-keras"],
+        "tfmot": ["tensorflow-model-optimization", "tf-keras"],  # bin/tfmot_baseline only
         "serving": ["tensorflow-serving-api"],
     },
 )
