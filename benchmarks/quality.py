@@ -74,9 +74,18 @@ def _feature_matrix(kind, paths, cache, workers=None):
     return x
 
 
+def _fld(paths, seed):
+    """FLD ensemble fit and test scores; runs in its own process (torch, pulled in by
+    sealwatch, and TensorFlow crash when loaded into one process here)."""
+    from sealwatch.ensemble_classifier.fld_ensemble_trainer import FldEnsembleTrainer
+    tc, ts, xc, xs = (np.load(p) for p in paths)
+    ensemble, _ = FldEnsembleTrainer(tc, ts, seed=seed, verbose=0).train()
+    return np.concatenate([ensemble.predict_confidence(xc), ensemble.predict_confidence(xs)])
+
+
 def rich_model(kind, work, alg, split, seed, workers=None):
     """FLD ensemble on DCTR or GFR features; returns (stego scores, labels, train seconds)."""
-    from sealwatch.ensemble_classifier.fld_ensemble_trainer import FldEnsembleTrainer
+    import multiprocessing as mp
     t = time.time()
     train, test = _pairs(work, alg, split["train"] + split.get("val", [])), _pairs(work, alg, split["test"])
     feats = {}
@@ -84,29 +93,52 @@ def rich_model(kind, work, alg, split, seed, workers=None):
         base = os.path.join(work, f"features_{kind}_{alg}_{name}")
         feats[name] = (_feature_matrix(kind, [c for c, _ in pairs], base + "_cover.npy", workers),
                        _feature_matrix(kind, [s for _, s in pairs], base + "_stego.npy", workers))
-    trainer = FldEnsembleTrainer(feats["train"][0], feats["train"][1], seed=seed, verbose=0)
-    ensemble, _ = trainer.train()
-    xc, xs = feats["test"]
-    scores = (np.concatenate([ensemble.predict_confidence(xc), ensemble.predict_confidence(xs)]) + 1) / 2
-    labels = np.concatenate([np.zeros(len(xc)), np.ones(len(xs))])
+    paths = [os.path.join(work, f"features_{kind}_{alg}_{n}_{m}.npy") for n in ("train", "test")
+             for m in ("cover", "stego")]
+    with mp.get_context("spawn").Pool(1) as pool:
+        confidence = pool.apply(_fld, (paths, seed))
+    scores = (confidence + 1) / 2
+    xc = feats["test"][0]
+    labels = np.concatenate([np.zeros(len(xc)), np.ones(len(xc))])
     return scores, labels, time.time() - t
 
 
-def deep_model(name, work, alg, size, steps, seed, batch_pairs):
-    from kerastego.evaluation import predict_split
+def warmup_records(work, alg, payload, seed, workers, split):
+    """Records at a larger payload for the curriculum warm-up (same split)."""
+    from data_tools.embed import embed
+    from data_tools.tfrecords import make_tfrecords
+    stego = os.path.join(work, f"stego_{alg}_warmup{payload}")
+    embed(os.path.join(work, "covers"), stego, alg, payload, seed=seed, workers=workers)
+    out = os.path.join(work, f"records_{alg}_warmup{payload}")
+    make_tfrecords(os.path.join(work, "covers"), [stego], out, split=split, workers=workers)
+    return out
+
+
+def _train(name, rec, out, size, steps, seed, batch_pairs, init_from=None):
     from kerastego.training import TrainConfig, train
+    lr = 1e-3 if "srnet" in name else 0.01
+    return train(TrainConfig(train_data=os.path.join(rec, "train-*"), val_data=os.path.join(rec, "val-*"),
+                             out_dir=out, model=name, image_size=size, batch_pairs=batch_pairs, steps=steps,
+                             val_every=max(steps // 6, 1), checkpoint_every=max(steps // 6, 1), learning_rate=lr,
+                             decay_every=max(steps // 3, 1), seed=seed, verbose=0, init_from=init_from))
+
+
+def deep_model(name, work, alg, size, steps, seed, batch_pairs, warmup=None, warmup_steps=0):
+    """Train (optionally after a warm-up at a larger payload) and score the test split."""
+    from kerastego.evaluation import predict_split
     import keras
     rec = os.path.join(work, f"records_{alg}")
     t = time.time()
-    out = os.path.join(work, f"train_{alg}_{name}_seed{seed}")
-    lr = 1e-3 if "srnet" in name else 0.01
-    summary = train(TrainConfig(train_data=os.path.join(rec, "train-*"), val_data=os.path.join(rec, "val-*"),
-                                out_dir=out, model=name, image_size=size, batch_pairs=batch_pairs, steps=steps,
-                                val_every=max(steps // 6, 1), checkpoint_every=max(steps // 6, 1),
-                                learning_rate=lr, decay_every=max(steps // 3, 1), seed=seed, verbose=0))
+    init_from = None
+    if warmup and warmup_steps:
+        w = _train(name, warmup, os.path.join(work, f"warmup_{alg}_{name}_seed{seed}"), size, warmup_steps, seed,
+                   batch_pairs)
+        init_from = w["final_model"]
+    summary = _train(name, rec, os.path.join(work, f"train_{alg}_{name}_seed{seed}"), size, steps, seed,
+                     batch_pairs, init_from)
     model = keras.models.load_model(summary["best_model"])
     scores, labels, _ = predict_split(model, os.path.join(rec, "test-*"))
-    return scores, labels, summary["seconds_this_run"] if summary["steps_this_run"] else time.time() - t
+    return scores, labels, time.time() - t
 
 
 def main():
@@ -122,6 +154,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--max_per_source", type=int, default=400, help="cover tiles per bundled photo")
+    ap.add_argument("--warmup_steps", type=int, default=0,
+                    help="curriculum: steps at --warmup_payload before the target payload (deep models)")
+    ap.add_argument("--warmup_payload", type=float, default=1.0)
     args = ap.parse_args()
     from kerastego.evaluation import majority_vote, mean_probability, summarize
     from kerastego.models import build_model
@@ -135,12 +170,15 @@ def main():
     for alg in algorithms:
         results[alg] = {}
         hybrid_scores = []
+        warm = (warmup_records(args.work, alg, args.warmup_payload, args.seed, args.workers, split)
+                if args.warmup_steps and set(methods) - {"dctr", "gfr"} else None)
         for method in methods:
             print(f"\n=== {alg}: {method} ===", flush=True)
             if method in ("dctr", "gfr"):
                 s, y, secs = rich_model(method, args.work, alg, split, args.seed, args.workers)
             else:
-                s, y, secs = deep_model(method, args.work, alg, args.size, args.steps, args.seed, args.batch_pairs)
+                s, y, secs = deep_model(method, args.work, alg, args.size, args.steps, args.seed, args.batch_pairs,
+                                        warm, args.warmup_steps)
                 if method == "hybrid-type1":
                     hybrid_scores.append(s)
             m = summarize(s, y)
@@ -153,7 +191,7 @@ def main():
             extra_secs = 0.0
             for k in range(1, args.ensemble):
                 s, y, secs = deep_model("hybrid-type1", args.work, alg, args.size, args.steps, args.seed + k,
-                                        args.batch_pairs)
+                                        args.batch_pairs, warm, args.warmup_steps)
                 hybrid_scores.append(s)
                 extra_secs += secs
             p = np.stack(hybrid_scores)
@@ -162,6 +200,7 @@ def main():
             results[alg][f"hybrid-type1 x{args.ensemble} mean"] = summarize(mean_probability(p), y)
     claims = check_claims(results)
     payload = save("quality", {"size": args.size, "payload_bpnzac": args.payload, "steps": args.steps,
+                               "warmup_steps": args.warmup_steps, "warmup_payload": args.warmup_payload,
                                "algorithms": algorithms, "split": split, "results": results, "claims": claims,
                                "run_seconds": round(time.time() - t0, 1)})
     write_markdown(payload, os.path.join(os.path.dirname(__file__), "results", "quality.md"))
@@ -187,7 +226,8 @@ def check_claims(results):
 def write_markdown(payload, path):
     lines = [f"Measured on {payload['machine']['processor']} ({payload['machine']['cpu_count']} cores), "
              f"{payload['date']}; {payload['size']}x{payload['size']} QF75, {payload['payload_bpnzac']} bpnzAC, "
-             f"{payload['steps']} training steps; run time {payload['run_seconds'] / 60:.0f} min.", "",
+             f"{payload['steps']} training steps (after {payload['warmup_steps']} warm-up steps at "
+             f"{payload['warmup_payload']} bpnzAC); run time {payload['run_seconds'] / 60:.0f} min.", "",
              "| algorithm | method | accuracy | P_E | P_FA@P_D=50% | AUC | train s |", "|---|---|---|---|---|---|---|"]
     for alg, r in payload["results"].items():
         for method, m in r.items():

@@ -9,7 +9,9 @@ augmented image: no re-compression, no rounding.
 import numpy as np
 import tensorflow as tf
 
-_SIGN = tf.constant(np.array([(-1) ** i for i in range(8)], np.int16))
+# numpy, not a tf.constant: no TF op may run at import time (MultiWorkerMirroredStrategy
+# must configure collectives before the first one).
+_SIGN = np.array([(-1) ** i for i in range(8)], np.int16)
 
 
 def _blocks(c):
