@@ -2,6 +2,7 @@
 Apache Beam (optional extra) for datasets beyond one machine. The transform
 returns ("ok", record) or ("skip", {"path", "problem"}) and never raises for bad
 input, so one bad file does not stop the job."""
+import concurrent.futures as cf
 import multiprocessing as mp
 import os
 
@@ -16,11 +17,23 @@ def run_local(fn, items, workers=None, desc="items", ordered=False):
         for item in tqdm(items, desc=desc, unit="img"):
             yield fn(item)
         return
-    ctx = mp.get_context("spawn")  # TF and fork do not mix
-    with ctx.Pool(workers) as pool:
-        mapper = pool.imap if ordered else pool.imap_unordered
-        for result in tqdm(mapper(fn, items, chunksize=4), total=len(items), desc=desc, unit="img"):
-            yield result
+    # spawn: TF and fork do not mix. An executor (unlike multiprocessing.Pool) raises
+    # BrokenProcessPool when a worker dies instead of waiting forever; what finished
+    # before is already in the caller's manifest, so a re-run resumes.
+    with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool, \
+            tqdm(total=len(items), desc=desc, unit="img") as bar:
+        pending, ready, nxt, done = {}, {}, 0, 0
+        while nxt < len(items) or pending:
+            while nxt < len(items) and len(pending) < 4 * workers:   # a bounded window in flight
+                pending[pool.submit(fn, items[nxt])] = nxt
+                nxt += 1
+            finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for fut in finished:
+                ready[pending.pop(fut)] = fut.result()
+                bar.update(1)
+            while ready and (not ordered or done in ready):
+                yield ready.pop(done if ordered else next(iter(ready)))
+                done += 1
 
 
 def run_beam(fn, items, runner="DirectRunner", pipeline_args=None, desc="items"):

@@ -159,3 +159,19 @@ def test_bad_inputs_are_named_and_skipped(tmp_path, capsys, real_jpegs):
     # the colour cover has no stego: make_tfrecords names the missing pair
     make_tfrecords(str(covers), [str(tmp_path / "stego")], str(tmp_path / "rec"), workers=1)
     assert "colour.jpg: cover without its stego" in capsys.readouterr().out
+
+
+def _die_on_three(x):
+    if x == 3:
+        os._exit(1)   # a worker killed mid-job (OOM killer, kill -9)
+    return x
+
+
+def test_dead_worker_fails_loudly_instead_of_hanging():
+    from concurrent.futures.process import BrokenProcessPool
+    got = []
+    with pytest.raises(BrokenProcessPool):
+        for r in parallel.run_local(_die_on_three, list(range(8)), workers=2, ordered=True):
+            got.append(r)
+    assert got == list(range(len(got))) and len(got) <= 3
+    assert list(parallel.run_local(_die_on_three, [0, 1, 2, 4], workers=2, ordered=True)) == [0, 1, 2, 4]
