@@ -77,12 +77,12 @@ def run_demo(out_dir="demo_out", size=64, stride=16, max_per_source=600, payload
     timings["train"] = time.time() - t
 
     t = _stage("evaluate the best-validation model on held-out photos")
-    best = summary["best_model"]
+    best, threshold = summary["best_model"], [summary["best_val_threshold"]]
     results = {
         "nsf5 (same algorithm)": evaluate([best], os.path.join(rec_nsf5, "test-*"), os.path.join(out_dir, "eval_nsf5"),
-                                          names=[model]),
+                                          names=[model], thresholds=threshold),
         "j-uniward (mismatch)": evaluate([best], os.path.join(rec_juni, "test-*"),
-                                         os.path.join(out_dir, "eval_juniward"), names=[model]),
+                                         os.path.join(out_dir, "eval_juniward"), names=[model], thresholds=threshold),
     }
     timings["evaluate"] = time.time() - t
     for name, report in results.items():

@@ -35,20 +35,22 @@ def predict_split(model, pattern, batch_pairs=32):
     return np.concatenate(probs), np.concatenate(labels), ids
 
 
-def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32):
+def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32, thresholds=None):
     """Metrics for each model and, with several models, the majority-vote and
-    mean-probability ensembles. Writes report.json and roc.png into out_dir."""
+    mean-probability ensembles. Writes report.json and roc.png into out_dir.
+    thresholds: per model, a decision threshold chosen on validation data (optional)."""
     names = names or [os.path.basename(os.path.dirname(p)) or os.path.basename(p) for p in model_paths]
     report, curves, probs = {"test_data": test_data, "models": {}}, {}, []
     labels = ids = None
-    for name, path in zip(names, model_paths):
+    thresholds = thresholds or [None] * len(model_paths)
+    for name, path, threshold in zip(names, model_paths, thresholds):
         model = keras.models.load_model(path) if isinstance(path, str) else path
         p, y, i = predict_split(model, test_data, batch_pairs)
         if ids is not None and i != ids:
             raise ValueError(f"{name}: evaluated a different set of images than the first model")
         labels, ids = y, i
         probs.append(p)
-        report["models"][name] = summarize(p, y)
+        report["models"][name] = summarize(p, y, threshold)
         curves[name] = (p, y)
     if len(probs) > 1:
         vote = majority_vote(np.stack(probs))
@@ -65,13 +67,14 @@ def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32):
 
 
 def format_report(report):
-    rows = [("model", "acc", "P_E", "PFA@PD50", "AUC", "n")]
+    rows = [("model", "acc@0.5", "acc@val-thr", "P_E", "PFA@PD50", "AUC", "n")]
     entries = dict(report["models"])
     for k in ("ensemble_majority_vote", "ensemble_mean_probability"):
         if k in report:
             entries[k] = report[k]
     for name, m in entries.items():
-        rows.append((name, f"{m['accuracy']:.4f}", f"{m['p_e']:.4f}", f"{m['pfa_at_pd50']:.4f}",
+        at = f"{m['accuracy_at_threshold']:.4f}" if "accuracy_at_threshold" in m else "-"
+        rows.append((name, f"{m['accuracy']:.4f}", at, f"{m['p_e']:.4f}", f"{m['pfa_at_pd50']:.4f}",
                      f"{m['auc']:.4f}", str(m["n"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)

@@ -34,6 +34,14 @@ def p_e(scores, labels):
     return float(np.min((pfa + (1.0 - pd)) / 2.0))
 
 
+def best_threshold(scores, labels):
+    """The threshold (stego if score >= t) reaching P_E; pick it on validation data and
+    apply it to test data, since a model's 0.5 point can drift with BatchNorm statistics."""
+    pfa, pd, thresholds = roc_curve(scores, labels)
+    i = int(np.argmin((pfa + (1.0 - pd)) / 2.0))
+    return float(np.clip(thresholds[i], -1e30, 1e30))
+
+
 def pfa_at_pd(scores, labels, pd_target):
     """Smallest false-alarm rate among thresholds that detect at least pd_target of stegos."""
     pfa, pd, _ = roc_curve(scores, labels)
@@ -61,9 +69,10 @@ def roc_auc(scores, labels):
     return float((ranks[:pos.size].sum() - pos.size * (pos.size + 1) / 2.0) / (pos.size * neg.size))
 
 
-def summarize(scores, labels):
-    """The measures the papers report, as a dict."""
-    return {
+def summarize(scores, labels, threshold=None):
+    """The measures the papers report, as a dict; with `threshold` (e.g. chosen on
+    validation data) also the accuracy at that threshold."""
+    out = {
         "n": int(np.asarray(labels).size),
         "accuracy": accuracy(scores, labels),
         "p_e": p_e(scores, labels),
@@ -72,3 +81,7 @@ def summarize(scores, labels):
         "pfa_at_pd70": pfa_at_pd(scores, labels, 0.7),
         "auc": roc_auc(scores, labels),
     }
+    if threshold is not None:
+        out["threshold"] = float(threshold)
+        out["accuracy_at_threshold"] = accuracy(scores, labels, threshold)
+    return out

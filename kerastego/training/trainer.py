@@ -73,17 +73,18 @@ def _worker_layout(strategy):
 
 
 def validate(model, pattern, cfg, batch_pairs):
-    """Accuracy on the whole validation split (threshold 0.5 on the stego probability)."""
+    """Accuracy (threshold 0.5), P_E and the P_E threshold on the whole validation split."""
+    from kerastego.evaluation.metrics import accuracy, best_threshold, p_e
     ds = make_dataset(pattern, batch_pairs, training=False, image_size=cfg.image_size, output=_dataset_output(cfg))
     predict = tf.function(lambda x: model(x, training=False))
-    correct = total = 0
+    probs, labels = [], []
     for x, y in ds:
-        p = predict(x).numpy()[:, 1]
-        correct += int(np.sum((p >= 0.5) == (y.numpy() == 1)))
-        total += int(y.shape[0])
-    if total == 0:
+        probs.append(predict(x).numpy()[:, 1])
+        labels.append(y.numpy())
+    if not probs:
         raise ValueError(f"validation data {pattern} is empty")
-    return correct / total
+    p, y = np.concatenate(probs), np.concatenate(labels)
+    return {"accuracy": accuracy(p, y), "p_e": p_e(p, y), "threshold": best_threshold(p, y)}
 
 
 def plot_curves(history, path):
@@ -96,7 +97,10 @@ def plot_curves(history, path):
     if train:
         ax.plot([h["step"] for h in train], [h["train_accuracy"] for h in train], label="train (running)")
     if val:
-        ax.plot([h["step"] for h in val], [h["val_accuracy"] for h in val], "o-", label="validation")
+        ax.plot([h["step"] for h in val], [h["val_accuracy"] for h in val], "o-", label="validation (threshold 0.5)")
+        if "val_p_e" in val[0]:
+            ax.plot([h["step"] for h in val], [1 - h["val_p_e"] for h in val], "s--",
+                    label="validation 1 - P_E (best threshold)")
     ax.axhline(0.5, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("step")
     ax.set_ylabel("accuracy")
@@ -127,7 +131,9 @@ def train(cfg, strategy=None):
         optimizer = make_optimizer(preset)
         optimizer.build(model.trainable_variables)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        best = tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_val_accuracy")
+        # best = 1 - P_E on validation (threshold-free: the 0.5 point of a BN model drifts)
+        best = tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_val_score")
+        best_threshold = tf.Variable(0.5, dtype=tf.float64, trainable=False, name="best_val_threshold")
         best_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_step")
     loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
     global_images = 2 * preset.batch_pairs
@@ -142,6 +148,7 @@ def train(cfg, strategy=None):
     iterator = iter(ds)
 
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step, best=best, best_step=best_step,
+                               best_threshold=best_threshold,
                                iterator=iterator)
     ckpt_dir = os.path.join(cfg.out_dir, "checkpoints")
     manager = tf.train.CheckpointManager(ckpt, ckpt_dir if chief else os.path.join(ckpt_dir, f"worker-tmp"),
@@ -191,7 +198,7 @@ def train(cfg, strategy=None):
     writer = tf.summary.create_file_writer(log_dir)
     total = preset.steps
     start_step = int(step.numpy())
-    progbar = keras.utils.Progbar(total, verbose=cfg.verbose, stateful_metrics=["loss", "acc", "val_acc"]) \
+    progbar = keras.utils.Progbar(total, verbose=cfg.verbose, stateful_metrics=["loss", "acc", "val_acc", "val_pe"]) \
         if cfg.verbose else None
     run_loss, run_acc, n_run = 0.0, 0.0, 0
     t0 = time.time()
@@ -221,13 +228,16 @@ def train(cfg, strategy=None):
             save_history([record])
             run_loss, run_acc, n_run = 0.0, 0.0, 0
         if cfg.val_data and (s % cfg.val_every == 0 or s == total):
-            val_acc = validate(model, cfg.val_data, cfg, preset.batch_pairs)
-            values.append(("val_acc", val_acc))
+            val = validate(model, cfg.val_data, cfg, preset.batch_pairs)
+            values += [("val_acc", val["accuracy"]), ("val_pe", val["p_e"])]
             with writer.as_default(step=s):
-                tf.summary.scalar("val/accuracy", val_acc)
-            save_history([{"step": s, "val_accuracy": val_acc}])
-            if val_acc > float(best.numpy()):
-                best.assign(val_acc)
+                tf.summary.scalar("val/accuracy", val["accuracy"])
+                tf.summary.scalar("val/p_e", val["p_e"])
+            save_history([{"step": s, "val_accuracy": val["accuracy"], "val_p_e": val["p_e"],
+                           "val_threshold": val["threshold"]}])
+            if 1.0 - val["p_e"] > float(best.numpy()):
+                best.assign(1.0 - val["p_e"])
+                best_threshold.assign(val["threshold"])
                 best_step.assign(s)
                 if chief:
                     model.save(os.path.join(cfg.out_dir, "best.keras"))
@@ -246,7 +256,9 @@ def train(cfg, strategy=None):
     summary = {
         "model": cfg.model, "steps": int(step.numpy()), "steps_this_run": steps_run,
         "resumed_from_step": start_step, "global_batch_images": global_images, "replicas": replicas,
+        # 1 - P_E on validation, i.e. validation accuracy at the best threshold, and that threshold
         "best_val_accuracy": float(best.numpy()) if float(best.numpy()) >= 0 else None,
+        "best_val_threshold": float(best_threshold.numpy()) if float(best.numpy()) >= 0 else None,
         "best_step": int(best_step.numpy()) or None, "seconds_this_run": round(elapsed, 2),
         "train_images_per_second": round(steps_run * global_images / elapsed, 2) if steps_run else None,
         "final_model": os.path.join(cfg.out_dir, "final.keras"),

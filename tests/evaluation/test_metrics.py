@@ -47,3 +47,11 @@ def test_majority_vote_and_mean():
 def test_needs_both_classes():
     with pytest.raises(ValueError, match="both"):
         p_e([0.1, 0.2], [0, 0])
+
+
+def test_best_threshold_reaches_pe():
+    from kerastego.evaluation import best_threshold, summarize
+    t = best_threshold(SCORES, LABELS)
+    assert 1 - accuracy(SCORES, LABELS, t) == pytest.approx(p_e(SCORES, LABELS))
+    s = summarize(SCORES, LABELS, threshold=t)
+    assert s["accuracy_at_threshold"] == pytest.approx(1 - s["p_e"]) and s["threshold"] == t
