@@ -35,6 +35,7 @@ class Group:
     consumers: list = dataclasses.field(default_factory=list)   # weighted layers reading the channels
     prunable: bool = True
     reasons: list = dataclasses.field(default_factory=list)
+    consumer_is_conv: bool = False   # the first consumer is a Conv2D (ThiNet needs one)
 
     @property
     def name(self):
@@ -47,7 +48,7 @@ class Group:
 
     @property
     def thinet_consumer(self):
-        return self.consumers[0] if self.consumers and self._consumer_is_conv else None
+        return self.consumers[0] if self.consumers and self.consumer_is_conv else None
 
 
 class ChannelGraph:
@@ -144,7 +145,7 @@ class ChannelGraph:
                 g.prunable = False
                 g.reasons.append("tied to an input, an output or a layer that is not understood")
             g.consumers = [n for n in self.order if self._reads(n, root)]
-            g._consumer_is_conv = bool(g.consumers) and type(self.layers[g.consumers[0]]) is keras.layers.Conv2D
+            g.consumer_is_conv = bool(g.consumers) and type(self.layers[g.consumers[0]]) is keras.layers.Conv2D
             out.append(g)
         return sorted(out, key=lambda g: self.order.index(g.decider))
 

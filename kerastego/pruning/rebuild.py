@@ -45,8 +45,7 @@ def masked_weights(model, keep, graph=None):
     graph = graph or ChannelGraph(model)
     out = {}
     for layer in model.layers:
-        if not isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)) or type(layer) not in (
-                keras.layers.Conv2D, keras.layers.Dense):
+        if type(layer) not in (keras.layers.Conv2D, keras.layers.Dense):
             continue
         full = graph.input_channels(layer.name, {})
         kept = set(graph.input_channels(layer.name, keep))
