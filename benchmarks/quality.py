@@ -224,16 +224,17 @@ def check_claims(results):
 
 
 def write_markdown(payload, path):
+    run = payload["results"]
     lines = [f"Measured on {payload['machine']['processor']} ({payload['machine']['cpu_count']} cores), "
-             f"{payload['date']}; {payload['size']}x{payload['size']} QF75, {payload['payload_bpnzac']} bpnzAC, "
-             f"{payload['steps']} training steps (after {payload['warmup_steps']} warm-up steps at "
-             f"{payload['warmup_payload']} bpnzAC); run time {payload['run_seconds'] / 60:.0f} min.", "",
+             f"{payload['date']}; {run['size']}x{run['size']} QF75, {run['payload_bpnzac']} bpnzAC, "
+             f"{run['steps']} training steps (after {run['warmup_steps']} warm-up steps at "
+             f"{run['warmup_payload']} bpnzAC); run time {run['run_seconds'] / 60:.0f} min.", "",
              "| algorithm | method | accuracy | P_E | P_FA@P_D=50% | AUC | train s |", "|---|---|---|---|---|---|---|"]
-    for alg, r in payload["results"].items():
+    for alg, r in run["results"].items():
         for method, m in r.items():
             lines.append(f"| {alg} | {method} | {m['accuracy']:.4f} | {m['p_e']:.4f} | {m['pfa_at_pd50']:.4f} | "
                          f"{m['auc']:.4f} | {m.get('train_seconds', '')} |")
-    lines += ["", "Claims: " + json.dumps(payload["claims"])]
+    lines += ["", "Claims: " + json.dumps(run["claims"])]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -256,4 +257,11 @@ def plot(results, path):
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--report_only"]:   # rewrite quality.md / quality.png from quality.json
+        results_dir = os.path.join(os.path.dirname(__file__), "results")
+        with open(os.path.join(results_dir, "quality.json")) as f:
+            saved = json.load(f)
+        write_markdown(saved, os.path.join(results_dir, "quality.md"))
+        plot(saved["results"]["results"], os.path.join(results_dir, "quality.png"))
+    else:
+        main()
