@@ -11,7 +11,7 @@ import numpy as np
 
 from data_tools import parallel
 from data_tools.images import load_grayscale
-from data_tools.manifest import append_jsonl, read_jsonl, report_skipped
+from data_tools.manifest import read_jsonl
 
 CROPS = ("left-top", "center", "tiles")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".pgm", ".ppm", ".webp")
@@ -100,14 +100,7 @@ def make_covers(sources, out_dir, size=256, crop="left-top", stride=None, qualit
         print(f"make_covers: {len(sources) - len(todo)} source image(s) already done, {len(todo)} to go")
     fn = functools.partial(_covers_for_source, out_dir=out_dir, size=size, crop=crop, stride=stride,
                            quality=quality, min_std=min_std, max_per_source=max_per_source)
-    skipped = []
-    for status, rec in parallel.run(fn, todo, runner=runner, workers=workers, desc="covers"):
-        if status == "ok":
-            append_jsonl(manifest, [rec])
-        else:
-            skipped.append(rec)
-    report_skipped("make_covers", skipped, out_dir)
-    return read_jsonl(manifest)
+    return parallel.run_into_manifest("make_covers", fn, todo, manifest, out_dir, runner, workers, "covers")
 
 
 def cover_index(covers_dir):

@@ -12,7 +12,7 @@ import numpy as np
 
 from data_tools import parallel
 from data_tools.covers import cover_index
-from data_tools.manifest import append_jsonl, read_jsonl, report_skipped, write_json
+from data_tools.manifest import read_jsonl, write_json
 from kerastego.jpeg_io import JpegError, blocks_to_plane, plane_to_blocks, read_coefficients, write_coefficients
 
 ALGORITHMS = ("j-uniward", "uerd", "nsf5", "ebs")
@@ -93,14 +93,7 @@ def embed(covers_dir, out_dir, algorithm, payload, seed=0, workers=None, runner=
     if done:
         print(f"embed: {len(done)} stego image(s) already done, {len(todo)} to go")
     fn = functools.partial(_embed_one, out_dir=out_dir, algorithm=algorithm, payload=payload, base_seed=seed)
-    skipped = []
-    for status, rec in parallel.run(fn, todo, runner=runner, workers=workers, desc=f"embed {algorithm}"):
-        if status == "ok":
-            append_jsonl(manifest, [rec])
-        else:
-            skipped.append(rec)
-    report_skipped("embed", skipped, out_dir)
-    return read_jsonl(manifest)
+    return parallel.run_into_manifest("embed", fn, todo, manifest, out_dir, runner, workers, f"embed {algorithm}")
 
 
 def stego_index(stego_dir):

@@ -63,3 +63,17 @@ def run(fn, items, runner="local", workers=None, desc="items", pipeline_args=Non
     if runner == "local":
         return run_local(fn, items, workers, desc)
     return run_beam(fn, items, runner=runner, pipeline_args=pipeline_args, desc=desc)
+
+
+def run_into_manifest(stage, fn, items, manifest, out_dir, runner="local", workers=None, desc="items"):
+    """Run fn over items; append each finished record to the manifest as it arrives (so a
+    killed job keeps its finished work) and report what was skipped. Returns the manifest."""
+    from data_tools.manifest import append_jsonl, read_jsonl, report_skipped
+    skipped = []
+    for status, rec in run(fn, items, runner=runner, workers=workers, desc=desc):
+        if status == "ok":
+            append_jsonl(manifest, [rec])
+        else:
+            skipped.append(rec)
+    report_skipped(stage, skipped, out_dir)
+    return read_jsonl(manifest)
