@@ -12,8 +12,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(__file__))
 from common import save  # noqa: E402
 

@@ -128,10 +128,8 @@ def make_tfrecords(covers_dir, stego_dirs, out_dir, fractions=None, seed=0, pair
     for _, rec in parallel.run(fn, jobs, runner=runner, workers=workers, desc="shards"):
         skipped.extend(rec["bad"])
     report_skipped("make_tfrecords", skipped, out_dir)
-    first = pairs[0]
-    h = None
     from kerastego.jpeg_io import read_coefficients
-    h, w = read_coefficients(first[2])[0].shape
+    h, w = read_coefficients(pairs[0][2])[0].shape
     info = {"image_size": [int(h), int(w)], "compressed": bool(compress),
             "algorithms": sorted({p[4] for p in pairs}), "payloads": sorted({p[5] for p in pairs}),
             "splits": summary, "covers_dir": os.path.abspath(covers_dir),

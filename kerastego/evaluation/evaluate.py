@@ -32,6 +32,8 @@ def predict_split(model, pattern, batch_pairs=32):
         probs.append(predict(x).numpy()[:, 1])
         labels.append(y.numpy())
         ids.extend(v.decode() for v in i.numpy())
+    if not probs:
+        raise ValueError(f"{pattern}: no pairs to evaluate")
     return np.concatenate(probs), np.concatenate(labels), ids
 
 

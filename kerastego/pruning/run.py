@@ -2,7 +2,6 @@
 architecture (a Keras JSON config anyone can build), AGGR/AVG baselines, the
 finetuning baseline's initial weights, a report and a widths plot; optionally
 train the slim architecture from scratch through the training library."""
-import json
 import os
 
 import keras

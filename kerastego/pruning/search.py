@@ -40,8 +40,7 @@ def _predict_accuracy(fn, inputs, labels, batch):
     n = len(labels)
     correct = 0
     for i in range(0, n, batch):
-        chunk = {k: v[i:i + batch] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[i:i + batch]
-        p = np.asarray(fn(chunk))
+        p = np.asarray(fn(_slice(inputs, i, batch)))
         correct += int(np.sum(np.argmax(p, -1) == labels[i:i + batch]))
     return correct / n
 

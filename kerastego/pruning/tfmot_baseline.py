@@ -8,7 +8,6 @@ The Keras 3 model is rebuilt layer by layer in tf-keras (standard layers only:
 the spatial-input SRNet family) and its weights moved with get/set_weights.
 """
 import json
-import os
 import time
 
 import numpy as np

@@ -9,7 +9,6 @@ import os
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from kerastego.data import make_dataset
@@ -72,18 +71,11 @@ def _worker_layout(strategy):
     return max(1, len(spec.get("worker", [])) + len(spec.get("chief", []))), int(resolver.task_id or 0)
 
 
-def validate(model, pattern, cfg, batch_pairs):
+def validate(model, pattern, batch_pairs):
     """Accuracy (threshold 0.5), P_E and the P_E threshold on the whole validation split."""
+    from kerastego.evaluation.evaluate import predict_split
     from kerastego.evaluation.metrics import accuracy, best_threshold, p_e
-    ds = make_dataset(pattern, batch_pairs, training=False, image_size=cfg.image_size, output=_dataset_output(cfg))
-    predict = tf.function(lambda x: model(x, training=False))
-    probs, labels = [], []
-    for x, y in ds:
-        probs.append(predict(x).numpy()[:, 1])
-        labels.append(y.numpy())
-    if not probs:
-        raise ValueError(f"validation data {pattern} is empty")
-    p, y = np.concatenate(probs), np.concatenate(labels)
+    p, y, _ = predict_split(model, pattern, batch_pairs)
     return {"accuracy": accuracy(p, y), "p_e": p_e(p, y), "threshold": best_threshold(p, y)}
 
 
@@ -151,7 +143,7 @@ def train(cfg, strategy=None):
                                best_threshold=best_threshold,
                                iterator=iterator)
     ckpt_dir = os.path.join(cfg.out_dir, "checkpoints")
-    manager = tf.train.CheckpointManager(ckpt, ckpt_dir if chief else os.path.join(ckpt_dir, f"worker-tmp"),
+    manager = tf.train.CheckpointManager(ckpt, ckpt_dir if chief else os.path.join(ckpt_dir, "worker-tmp"),
                                          max_to_keep=2)
     history_path = os.path.join(cfg.out_dir, "history.jsonl")
     if manager.latest_checkpoint:
@@ -228,7 +220,7 @@ def train(cfg, strategy=None):
             save_history([record])
             run_loss, run_acc, n_run = 0.0, 0.0, 0
         if cfg.val_data and (s % cfg.val_every == 0 or s == total):
-            val = validate(model, cfg.val_data, cfg, preset.batch_pairs)
+            val = validate(model, cfg.val_data, preset.batch_pairs)
             values += [("val_acc", val["accuracy"]), ("val_pe", val["p_e"])]
             with writer.as_default(step=s):
                 tf.summary.scalar("val/accuracy", val["accuracy"])
