@@ -3,8 +3,11 @@ via sealwatch) and the deep detectors, trained and tested on one split by source
 photo of bundled real images. Optional extra: pip install -e '.[baselines]'.
 
     python benchmarks/quality.py --work /tmp/quality [--size 64] [--algorithms nsf5,j-uniward,uerd]
-        [--methods dctr,gfr,hybrid-type1,hybrid-type1-noqt,xunet2,srnet,calpa-srnet] [--steps 1500]
-        [--ensemble 3]
+        [--methods dctr,gfr@j-uniward,hybrid-type1,hybrid-type1-noqt,srnet@nsf5,...] [--steps 1500]
+        [--ensemble 3] [--ensemble_algorithms nsf5]
+
+A method@alg1+alg2 entry runs that method on those algorithms only (GFR and SRNet are
+slow on a CPU).
 
 Everything is seeded; data building and training resume if the command is re-run.
 Writes benchmarks/results/quality.json, quality.md (the table) and quality.png.
@@ -63,15 +66,21 @@ def _features(kind, path):
     return np.asarray(f, np.float32).ravel()
 
 
-def _feature_matrix(kind, paths, cache, workers=None):
+def _feature_matrix(kind, paths, cache_dir, workers=None):
+    """Features of `paths`, cached under a name derived from the path list, so the cover
+    features computed for one algorithm are reused by the others."""
+    import hashlib
+    digest = hashlib.sha1("\n".join(os.path.abspath(p) for p in paths).encode()).hexdigest()[:16]
+    cache = os.path.join(cache_dir, f"features_{kind}_{digest}.npy")
     if os.path.exists(cache):
-        return np.load(cache)
+        return np.load(cache), cache
     import functools
     from data_tools.parallel import run_local
     x = np.stack(list(run_local(functools.partial(_features, kind), paths, workers, desc=f"{kind} features",
                                 ordered=True)))
-    np.save(cache, x)
-    return x
+    np.save(cache + ".tmp.npy", x)
+    os.replace(cache + ".tmp.npy", cache)
+    return x, cache
 
 
 def _fld(paths, seed):
@@ -88,18 +97,14 @@ def rich_model(kind, work, alg, split, seed, workers=None):
     import multiprocessing as mp
     t = time.time()
     train, test = _pairs(work, alg, split["train"] + split.get("val", [])), _pairs(work, alg, split["test"])
-    feats = {}
-    for name, pairs in (("train", train), ("test", test)):
-        base = os.path.join(work, f"features_{kind}_{alg}_{name}")
-        feats[name] = (_feature_matrix(kind, [c for c, _ in pairs], base + "_cover.npy", workers),
-                       _feature_matrix(kind, [s for _, s in pairs], base + "_stego.npy", workers))
-    paths = [os.path.join(work, f"features_{kind}_{alg}_{n}_{m}.npy") for n in ("train", "test")
-             for m in ("cover", "stego")]
+    paths = []
+    for pairs in (train, test):
+        for side in (0, 1):
+            paths.append(_feature_matrix(kind, [pair[side] for pair in pairs], work, workers)[1])
     with mp.get_context("spawn").Pool(1) as pool:
         confidence = pool.apply(_fld, (paths, seed))
     scores = (confidence + 1) / 2
-    xc = feats["test"][0]
-    labels = np.concatenate([np.zeros(len(xc)), np.ones(len(xc))])
+    labels = np.concatenate([np.zeros(len(test)), np.ones(len(test))])
     return scores, labels, time.time() - t
 
 
@@ -151,6 +156,7 @@ def main():
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--batch_pairs", type=int, default=32)
     ap.add_argument("--ensemble", type=int, default=3, help="hybrid-type1 models (seeds) in the vote; 0 = none")
+    ap.add_argument("--ensemble_algorithms", default="", help="algorithms that get the ensemble (default: all)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--max_per_source", type=int, default=400, help="cover tiles per bundled photo")
@@ -163,41 +169,49 @@ def main():
     from kerastego.pruning import count_conv_params
 
     t0 = time.time()
-    algorithms, methods = args.algorithms.split(","), args.methods.split(",")
+    algorithms = args.algorithms.split(",")
+    plan = method_plan(args.methods, algorithms)
     _, split = build_data(args.work, args.size, algorithms, args.payload, args.seed, args.workers,
                           args.max_per_source)
+    ensemble_algs = set(args.ensemble_algorithms.split(",")) if args.ensemble_algorithms else set(algorithms)
     results = {}
     for alg in algorithms:
         results[alg] = {}
-        hybrid_scores = []
+        methods = [m for m in plan if alg in plan[m]]
         warm = (warmup_records(args.work, alg, args.warmup_payload, args.seed, args.workers, split)
                 if args.warmup_steps and set(methods) - {"dctr", "gfr"} else None)
+
+        def run(method, seed):
+            if method in ("dctr", "gfr"):
+                return rich_model(method, args.work, alg, split, seed, args.workers)
+            return deep_model(method, args.work, alg, args.size, args.steps, seed, args.batch_pairs, warm,
+                              args.warmup_steps)
+
+        hybrid_scores = []
         for method in methods:
             print(f"\n=== {alg}: {method} ===", flush=True)
-            if method in ("dctr", "gfr"):
-                s, y, secs = rich_model(method, args.work, alg, split, args.seed, args.workers)
-            else:
-                s, y, secs = deep_model(method, args.work, alg, args.size, args.steps, args.seed, args.batch_pairs,
-                                        warm, args.warmup_steps)
-                if method == "hybrid-type1":
-                    hybrid_scores.append(s)
+            s, y, secs = cached(args.work, alg, method, args.seed, lambda: run(method, args.seed))
+            if method == "hybrid-type1":
+                hybrid_scores.append(s)
             m = summarize(s, y)
             m["train_seconds"] = round(secs, 1)
             if method in DEEP:
                 m["conv_params"] = count_conv_params(build_model(method, input_shape=(args.size, args.size, 1)))
             results[alg][method] = m
             print(json.dumps(m), flush=True)
-        if args.ensemble > 1 and "hybrid-type1" in methods:
-            extra_secs = 0.0
+        if args.ensemble > 1 and "hybrid-type1" in methods and alg in ensemble_algs:
+            secs_all = results[alg]["hybrid-type1"]["train_seconds"]
             for k in range(1, args.ensemble):
-                s, y, secs = deep_model("hybrid-type1", args.work, alg, args.size, args.steps, args.seed + k,
-                                        args.batch_pairs, warm, args.warmup_steps)
+                print(f"\n=== {alg}: hybrid-type1 seed {args.seed + k} (ensemble) ===", flush=True)
+                s, y, secs = cached(args.work, alg, "hybrid-type1", args.seed + k,
+                                    lambda: run("hybrid-type1", args.seed + k))
                 hybrid_scores.append(s)
-                extra_secs += secs
+                secs_all += secs
             p = np.stack(hybrid_scores)
             results[alg][f"hybrid-type1 x{args.ensemble} vote"] = {
-                **summarize(majority_vote(p), y), "train_seconds": round(extra_secs + results[alg]["hybrid-type1"]["train_seconds"], 1)}
-            results[alg][f"hybrid-type1 x{args.ensemble} mean"] = summarize(mean_probability(p), y)
+                **summarize(majority_vote(p), y), "train_seconds": round(secs_all, 1)}
+            results[alg][f"hybrid-type1 x{args.ensemble} mean"] = {
+                **summarize(mean_probability(p), y), "train_seconds": round(secs_all, 1)}
     claims = check_claims(results)
     payload = save("quality", {"size": args.size, "payload_bpnzac": args.payload, "steps": args.steps,
                                "warmup_steps": args.warmup_steps, "warmup_payload": args.warmup_payload,
@@ -205,6 +219,35 @@ def main():
                                "run_seconds": round(time.time() - t0, 1)})
     write_markdown(payload, os.path.join(os.path.dirname(__file__), "results", "quality.md"))
     plot(results, os.path.join(os.path.dirname(__file__), "results", "quality.png"))
+
+
+def method_plan(spec, algorithms):
+    """"dctr,gfr@j-uniward,srnet@nsf5+uerd" -> {method: [algorithms it runs on]}."""
+    plan = {}
+    for item in filter(None, spec.split(",")):
+        method, _, only = item.partition("@")
+        algs = only.split("+") if only else algorithms
+        unknown = set(algs) - set(algorithms)
+        if unknown:
+            raise SystemExit(f"--methods {item}: {sorted(unknown)} not in --algorithms {algorithms}")
+        if method not in DEEP + ("dctr", "gfr"):
+            raise SystemExit(f"--methods: unknown method {method!r}; use dctr, gfr or one of {DEEP}")
+        plan[method] = algs
+    return plan
+
+
+def cached(work, alg, method, seed, compute):
+    """(scores, labels, train seconds) of one method, kept in work/results so a re-run
+    (more methods, another algorithm) reuses every finished one."""
+    path = os.path.join(work, "results", f"{alg}_{method}_seed{seed}.npz")
+    if os.path.exists(path):
+        r = np.load(path)
+        return r["scores"], r["labels"], float(r["seconds"])
+    scores, labels, seconds = compute()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    np.savez(path + ".tmp.npz", scores=np.asarray(scores), labels=np.asarray(labels), seconds=seconds)
+    os.replace(path + ".tmp.npz", path)
+    return scores, labels, seconds
 
 
 def check_claims(results):
