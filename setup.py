@@ -29,5 +29,6 @@ setup(
         "baselines": ["sealwatch"],
         "tfmot": ["tensorflow-model-optimization", "tf-keras"],  # bin/tfmot_baseline only
         "serving": ["tensorflow-serving-api"],
+        "photos": ["scikit-learn", "PyWavelets"],  # four more bundled photos for the demo
     },
 )

@@ -1,6 +1,9 @@
 """Real photos that ship inside installed packages, for demos and tests without a
-download: scikit-image's data folder, matplotlib's sample data, and scikit-learn's
-two photos when installed. Synthetic images (test patterns, logos, text) are left out."""
+download: scikit-image's data folder, matplotlib's sample data, and, when installed (the
+`photos` extra), scikit-learn's two photos and PyWavelets' two (stored as .npz).
+Synthetic images (test patterns, logos, text) and duplicates (PyWavelets' camera is
+scikit-image's) are left out. More photos from more scenes make held-out photos
+less unlike the training ones."""
 import glob
 import os
 
@@ -34,6 +37,14 @@ def bundled_photos():
         import sklearn
         for name in ("china", "flower"):
             p = os.path.join(os.path.dirname(sklearn.__file__), "datasets", "images", f"{name}.jpg")
+            if os.path.exists(p):
+                out.append((name, p))
+    except ImportError:
+        pass
+    try:
+        import pywt
+        for name in ("aero", "ascent"):
+            p = os.path.join(os.path.dirname(pywt.__file__), "data", f"{name}.npz")
             if os.path.exists(p):
                 out.append((name, p))
     except ImportError:

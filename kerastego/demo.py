@@ -18,7 +18,8 @@ def _stage(name):
 
 
 def run_demo(out_dir="demo_out", size=64, stride=16, max_per_source=600, payload=0.4, model="hybrid-type1",
-             steps=400, warmup_payload=1.0, warmup_steps=300, batch_pairs=32, learning_rate=0.01, val_every=100,
+             steps=800, warmup_payload=1.0, warmup_steps=300, batch_pairs=32, learning_rate=0.002,
+             warmup_learning_rate=0.01, val_every=100,
              workers=None, seed=0):
     from kerastego.evaluation import evaluate, format_report
     from kerastego.training import TrainConfig, train
@@ -63,7 +64,7 @@ def run_demo(out_dir="demo_out", size=64, stride=16, max_per_source=600, payload
         warm_summary = train(TrainConfig(
             train_data=os.path.join(rec_warm, "train-*"), val_data=os.path.join(rec_warm, "val-*"),
             out_dir=os.path.join(out_dir, "train_warmup"), model=model, image_size=size, batch_pairs=batch_pairs,
-            steps=warmup_steps, val_every=val_every, checkpoint_every=val_every, learning_rate=learning_rate,
+            steps=warmup_steps, val_every=val_every, checkpoint_every=val_every, learning_rate=warmup_learning_rate,
             decay_every=10 ** 9, seed=seed))
         init_from = warm_summary["final_model"]
         timings["train_warmup"] = time.time() - t
@@ -73,7 +74,7 @@ def run_demo(out_dir="demo_out", size=64, stride=16, max_per_source=600, payload
         train_data=os.path.join(rec_nsf5, "train-*"), val_data=os.path.join(rec_nsf5, "val-*"),
         out_dir=os.path.join(out_dir, "train"), model=model, image_size=size, batch_pairs=batch_pairs,
         steps=steps, val_every=val_every, checkpoint_every=val_every, learning_rate=learning_rate,
-        decay_every=max(steps // 3, 1), seed=seed, init_from=init_from))
+        decay_every=10 ** 9, seed=seed, init_from=init_from))
     timings["train"] = time.time() - t
 
     t = _stage("evaluate the best-validation model on held-out photos")
