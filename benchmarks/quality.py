@@ -27,13 +27,26 @@ from common import save  # noqa: E402
 DEEP = ("hybrid-type1", "hybrid-type1-noqt", "hybrid-type2", "xunet2", "srnet", "calpa-srnet")
 
 
-def build_data(work, size, algorithms, payload, seed, workers, max_per_source):
+def pick_photos(sources):
+    """Bundled photos, restricted to the named sources (a benchmark must keep its photo set
+    when more photo packages get installed)."""
     from data_tools.bundled import bundled_photos
+    photos = bundled_photos()
+    if not sources:
+        return photos
+    wanted = set(sources.split(","))
+    missing = wanted - {s for s, _ in photos}
+    if missing:
+        raise SystemExit(f"--sources: {sorted(missing)} not among the bundled photos")
+    return [(s, p) for s, p in photos if s in wanted]
+
+
+def build_data(work, size, algorithms, payload, seed, workers, max_per_source, sources=""):
     from data_tools.covers import make_covers
     from data_tools.embed import embed
     from data_tools.tfrecords import load_split, make_tfrecords
     covers = os.path.join(work, "covers")
-    make_covers(bundled_photos(), covers, size=size, crop="tiles", stride=size // 2, quality=75,
+    make_covers(pick_photos(sources), covers, size=size, crop="tiles", stride=size // 2, quality=75,
                 max_per_source=max_per_source, workers=workers)
     split = None
     for alg in algorithms:
@@ -159,6 +172,7 @@ def main():
     ap.add_argument("--ensemble_algorithms", default="", help="algorithms that get the ensemble (default: all)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--sources", default="", help="bundled photos to use (comma list; default: all installed)")
     ap.add_argument("--max_per_source", type=int, default=400, help="cover tiles per bundled photo")
     ap.add_argument("--warmup_steps", type=int, default=0,
                     help="curriculum: steps at --warmup_payload before the target payload (deep models)")
@@ -175,7 +189,7 @@ def main():
     plan = method_plan(args.methods, algorithms)
     method_steps = parse_method_steps(args.method_steps)
     _, split = build_data(args.work, args.size, algorithms, args.payload, args.seed, args.workers,
-                          args.max_per_source)
+                          args.max_per_source, args.sources)
     ensemble_algs = set(args.ensemble_algorithms.split(",")) if args.ensemble_algorithms else set(algorithms)
     results = {}
     for alg in algorithms:
