@@ -127,6 +127,8 @@ def train(cfg, strategy=None):
         best = tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_val_score")
         best_threshold = tf.Variable(0.5, dtype=tf.float64, trainable=False, name="best_val_threshold")
         best_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_step")
+        # wall seconds spent training up to the last checkpoint, summed over resumed runs
+        train_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="train_seconds")
     loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
     global_images = 2 * preset.batch_pairs
 
@@ -140,7 +142,7 @@ def train(cfg, strategy=None):
     iterator = iter(ds)
 
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step, best=best, best_step=best_step,
-                               best_threshold=best_threshold,
+                               best_threshold=best_threshold, train_seconds=train_seconds,
                                iterator=iterator)
     ckpt_dir = os.path.join(cfg.out_dir, "checkpoints")
     manager = tf.train.CheckpointManager(ckpt, ckpt_dir if chief else os.path.join(ckpt_dir, "worker-tmp"),
@@ -193,7 +195,7 @@ def train(cfg, strategy=None):
     progbar = keras.utils.Progbar(total, verbose=cfg.verbose, stateful_metrics=["loss", "acc", "val_acc", "val_pe"]) \
         if cfg.verbose else None
     run_loss, run_acc, n_run = 0.0, 0.0, 0
-    t0 = time.time()
+    t0 = t_saved = time.time()
 
     def save_history(records):
         history.extend(records)
@@ -234,6 +236,9 @@ def train(cfg, strategy=None):
                 if chief:
                     model.save(os.path.join(cfg.out_dir, "best.keras"))
         if s % cfg.checkpoint_every == 0 or s == total:
+            now = time.time()
+            train_seconds.assign_add(now - t_saved)
+            t_saved = now
             manager.save(checkpoint_number=s)
         if progbar:
             progbar.update(s, values)
@@ -252,6 +257,7 @@ def train(cfg, strategy=None):
         "best_val_accuracy": float(best.numpy()) if float(best.numpy()) >= 0 else None,
         "best_val_threshold": float(best_threshold.numpy()) if float(best.numpy()) >= 0 else None,
         "best_step": int(best_step.numpy()) or None, "seconds_this_run": round(elapsed, 2),
+        "seconds_total": round(float(train_seconds.numpy()), 2),
         "train_images_per_second": round(steps_run * global_images / elapsed, 2) if steps_run else None,
         "final_model": os.path.join(cfg.out_dir, "final.keras"),
         "best_model": os.path.join(cfg.out_dir, "best.keras") if cfg.val_data else None,

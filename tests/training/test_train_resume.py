@@ -23,6 +23,11 @@ def test_resume_reaches_same_step_weights_and_data_position(small_dataset, tmp_p
     assert first["steps"] == 4
     resumed = train(_cfg(small_dataset, tmp_path / "b", 6), strategy=strategy)
     assert resumed["resumed_from_step"] == 4 and resumed["steps_this_run"] == 2 and resumed["steps"] == 6
+    # training time adds up over the resumed runs; a finished run re-opened adds nothing
+    assert first["seconds_total"] > 0
+    assert resumed["seconds_total"] >= first["seconds_total"] + 0.5 * resumed["seconds_this_run"]
+    again = train(_cfg(small_dataset, tmp_path / "b", 6), strategy=strategy)
+    assert again["steps_this_run"] == 0 and again["seconds_total"] == resumed["seconds_total"]
 
     a = keras.models.load_model(tmp_path / "a" / "final.keras")
     b = keras.models.load_model(tmp_path / "b" / "final.keras")
