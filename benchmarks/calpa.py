@@ -4,6 +4,7 @@ inference images/s of CALPA-SRNet (published rates) vs SRNet.
     python benchmarks/calpa.py [--size 256] [--batch 16]
 """
 import argparse
+import json
 import os
 import sys
 import time
@@ -28,18 +29,50 @@ def thinet_timing(samples, channels):
             "speedup": round(t_slow / t_fast, 1)}
 
 
-def inference_rate(name, size, batch, steps):
+def inference_rate(name, size, batch, steps, jit=False, upto=None):
+    """Images/s of a model's inference (or of its layers up to `upto`)."""
+    import keras
     import tensorflow as tf
     from kerastego.models import build_model
     m = build_model(name, input_shape=(size, size, 1))
+    if upto:
+        m = keras.Model(m.input, m.get_layer(upto).output)
     x = tf.constant(np.random.default_rng(0).normal(100, 30, (batch, size, size, 1)).astype(np.float32))
-    f = tf.function(lambda: m(x, training=False))
+    f = tf.function(lambda: m(x, training=False), jit_compile=jit)
     f().numpy()
     t = time.perf_counter()
     for _ in range(steps):
         out = f()
     out.numpy()
     return batch * steps / (time.perf_counter() - t)
+
+
+# SRNet's stages: L1-L2 (full resolution, never pruned by the published rates),
+# L3-L7 (full resolution, 16 channels, lightly pruned), L8-L12 (pooled, wide, pruned hard).
+STAGE_ENDS = (("L1-L2", "L2_conv_relu"), ("L3-L7", "L7_add"), ("L8-L12", None))
+
+
+def stage_breakdown(size, batch, steps):
+    """Per-stage milliseconds per image and |FLOPs| of SRNet and CALPA-SRNet, and the speed-up
+    CALPA-SRNet would reach here if every stage's time scaled with its FLOPs."""
+    import keras
+    from kerastego.models import build_model
+    from kerastego.pruning import count_flops
+    out = {}
+    for name in ("srnet", "calpa-srnet"):
+        m = build_model(name, input_shape=(size, size, 1))
+        prev_ms, prev_flops, stages = 0.0, 0, {}
+        for stage, end in STAGE_ENDS:
+            sub = m if end is None else keras.Model(m.input, m.get_layer(end).output)
+            ms = 1000.0 / inference_rate(name, size, batch, steps, upto=end)
+            flops = count_flops(sub)
+            stages[stage] = {"ms_per_image": round(ms - prev_ms, 1), "flops": flops - prev_flops}
+            prev_ms, prev_flops = ms, flops
+        out[name] = stages
+    s, c = out["srnet"], out["calpa-srnet"]
+    scaled = sum(s[k]["ms_per_image"] * c[k]["flops"] / s[k]["flops"] for k in s)
+    out["flops_proportional_speedup"] = round(sum(v["ms_per_image"] for v in s.values()) / scaled, 2)
+    return out
 
 
 def main():
@@ -53,12 +86,19 @@ def main():
         print(r, flush=True)
     srnet = inference_rate("srnet", args.size, args.batch, args.steps)
     calpa = inference_rate("calpa-srnet", args.size, args.batch, args.steps)
+    srnet_xla = inference_rate("srnet", args.size, args.batch, args.steps, jit=True)
+    calpa_xla = inference_rate("calpa-srnet", args.size, args.batch, args.steps, jit=True)
+    stages = stage_breakdown(args.size, args.batch, args.steps)
+    print(json.dumps(stages), flush=True)
     from kerastego.models import build_model
     from kerastego.pruning import count_conv_params, count_flops
     s, c = build_model("srnet"), build_model("calpa-srnet")
     res = {"thinet": thinet, "size": args.size, "batch": args.batch,
            "srnet_infer_images_per_s": round(srnet, 2), "calpa_srnet_infer_images_per_s": round(calpa, 2),
            "speedup": round(calpa / srnet, 2),
+           "xla": {"srnet_infer_images_per_s": round(srnet_xla, 2), "calpa_srnet_infer_images_per_s": round(calpa_xla, 2),
+                   "speedup": round(calpa_xla / srnet_xla, 2)},
+           "stages": stages,
            "srnet_conv_params": count_conv_params(s), "calpa_srnet_conv_params": count_conv_params(c),
            "flops_ratio": round(count_flops(c) / count_flops(s), 3)}
     print(res)
