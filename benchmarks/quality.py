@@ -163,8 +163,9 @@ def rich_model(kind, work, alg, split, seed, workers=None):
     import multiprocessing as mp
     t = time.time()
     train, test = _pairs(work, alg, split["train"] + split.get("val", [])), _pairs(work, alg, split["test"])
-    if kind == "gfr":
-        check_gfr_fast([train[0][0], train[0][1], test[-1][1]])
+    if kind == "gfr":   # in its own process: sealwatch pulls torch, which crashes next to TensorFlow here
+        with mp.get_context("spawn").Pool(1) as pool:
+            pool.apply(check_gfr_fast, ([train[0][0], train[0][1], test[-1][1]],))
     paths = []
     for pairs in (train, test):
         for side in (0, 1):
