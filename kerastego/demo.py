@@ -1,4 +1,4 @@
-"""The end-to-end job behind `make demo`: bundled real photos -> 64x64 QF75 covers
+"""The end-to-end job behind `make demo`: bundled real photos -> 128x128 QF75 covers
 -> nsF5 and J-UNIWARD stego -> TFRecords split by source photo -> train the hybrid
 model on CPU -> evaluate on held-out photos (and J-UNIWARD as a mismatch test)
 -> table and plots. Every stage resumes if the job is run again."""
@@ -17,8 +17,8 @@ def _stage(name):
     return time.time()
 
 
-def run_demo(out_dir="demo_out", size=64, stride=16, max_per_source=600, payload=0.4, model="hybrid-type1",
-             steps=800, warmup_payload=1.0, warmup_steps=300, batch_pairs=32, learning_rate=0.002,
+def run_demo(out_dir="demo_out", size=128, stride=32, max_per_source=300, payload=0.4, model="hybrid-type1",
+             steps=500, warmup_payload=1.0, warmup_steps=300, batch_pairs=16, learning_rate=0.002,
              warmup_learning_rate=0.01, val_every=100,
              workers=None, seed=0):
     from kerastego.evaluation import evaluate, format_report
