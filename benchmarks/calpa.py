@@ -29,16 +29,12 @@ def thinet_timing(samples, channels):
             "speedup": round(t_slow / t_fast, 1)}
 
 
-def inference_rate(name, size, batch, steps, jit=False, upto=None):
-    """Images/s of a model's inference (or of its layers up to `upto`)."""
-    import keras
+def inference_rate(model, batch, steps, jit=False):
+    """Images/s of a built model's inference on random images of its input size."""
     import tensorflow as tf
-    from kerastego.models import build_model
-    m = build_model(name, input_shape=(size, size, 1))
-    if upto:
-        m = keras.Model(m.input, m.get_layer(upto).output)
-    x = tf.constant(np.random.default_rng(0).normal(100, 30, (batch, size, size, 1)).astype(np.float32))
-    f = tf.function(lambda: m(x, training=False), jit_compile=jit)
+    _, h, w, c = model.input.shape
+    x = tf.constant(np.random.default_rng(0).normal(100, 30, (batch, h, w, c)).astype(np.float32))
+    f = tf.function(lambda: model(x, training=False), jit_compile=jit)
     f().numpy()
     t = time.perf_counter()
     for _ in range(steps):
@@ -52,19 +48,17 @@ def inference_rate(name, size, batch, steps, jit=False, upto=None):
 STAGE_ENDS = (("L1-L2", "L2_conv_relu"), ("L3-L7", "L7_add"), ("L8-L12", None))
 
 
-def stage_breakdown(size, batch, steps):
+def stage_breakdown(models, batch, steps):
     """Per-stage milliseconds per image and |FLOPs| of SRNet and CALPA-SRNet, and the speed-up
     CALPA-SRNet would reach here if every stage's time scaled with its FLOPs."""
     import keras
-    from kerastego.models import build_model
     from kerastego.pruning import count_flops
     out = {}
-    for name in ("srnet", "calpa-srnet"):
-        m = build_model(name, input_shape=(size, size, 1))
+    for name, m in models.items():
         prev_ms, prev_flops, stages = 0.0, 0, {}
         for stage, end in STAGE_ENDS:
             sub = m if end is None else keras.Model(m.input, m.get_layer(end).output)
-            ms = 1000.0 / inference_rate(name, size, batch, steps, upto=end)
+            ms = 1000.0 / inference_rate(sub, batch, steps)
             flops = count_flops(sub)
             stages[stage] = {"ms_per_image": round(ms - prev_ms, 1), "flops": flops - prev_flops}
             prev_ms, prev_flops = ms, flops
@@ -84,15 +78,14 @@ def main():
     thinet = [thinet_timing(2000, c) for c in (16, 64, 128)]
     for r in thinet:
         print(r, flush=True)
-    srnet = inference_rate("srnet", args.size, args.batch, args.steps)
-    calpa = inference_rate("calpa-srnet", args.size, args.batch, args.steps)
-    srnet_xla = inference_rate("srnet", args.size, args.batch, args.steps, jit=True)
-    calpa_xla = inference_rate("calpa-srnet", args.size, args.batch, args.steps, jit=True)
-    stages = stage_breakdown(args.size, args.batch, args.steps)
-    print(json.dumps(stages), flush=True)
     from kerastego.models import build_model
     from kerastego.pruning import count_conv_params, count_flops
-    s, c = build_model("srnet"), build_model("calpa-srnet")
+    models = {name: build_model(name, input_shape=(args.size, args.size, 1)) for name in ("srnet", "calpa-srnet")}
+    s, c = models["srnet"], models["calpa-srnet"]
+    srnet, calpa = inference_rate(s, args.batch, args.steps), inference_rate(c, args.batch, args.steps)
+    srnet_xla, calpa_xla = (inference_rate(m, args.batch, args.steps, jit=True) for m in (s, c))
+    stages = stage_breakdown(models, args.batch, args.steps)
+    print(json.dumps(stages), flush=True)
     res = {"thinet": thinet, "size": args.size, "batch": args.batch,
            "srnet_infer_images_per_s": round(srnet, 2), "calpa_srnet_infer_images_per_s": round(calpa, 2),
            "speedup": round(calpa / srnet, 2),
