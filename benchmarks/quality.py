@@ -58,13 +58,14 @@ def build_data(work, size, algorithms, payload, seed, workers, max_per_source, s
     return covers, split
 
 
-def _pairs(work, alg, split_sources):
-    """[(cover path, stego path)] of the given sources, sorted by cover id."""
+def _pairs(work, alg, split_sources, with_ids=False):
+    """[(cover path, stego path)] of the given sources, sorted by cover id
+    (with_ids: [(cover id, cover path, stego path)])."""
     from data_tools.covers import cover_index
     from data_tools.embed import stego_index
     covers = cover_index(os.path.join(work, "covers"))
     _, stegos = stego_index(os.path.join(work, f"stego_{alg}"))
-    return [(covers[c]["path"], stegos[c]) for c in sorted(covers)
+    return [((c,) if with_ids else ()) + (covers[c]["path"], stegos[c]) for c in sorted(covers)
             if covers[c]["source"] in split_sources and c in stegos]
 
 
@@ -159,7 +160,7 @@ def _fld(paths, seed):
 
 
 def rich_model(kind, work, alg, split, seed, workers=None):
-    """FLD ensemble on DCTR or GFR features; returns (stego scores, labels, train seconds)."""
+    """FLD ensemble on DCTR or GFR features; returns (stego scores, labels, ids, train seconds)."""
     import multiprocessing as mp
     t = time.time()
     train, test = _pairs(work, alg, split["train"] + split.get("val", [])), _pairs(work, alg, split["test"])
@@ -174,7 +175,8 @@ def rich_model(kind, work, alg, split, seed, workers=None):
         confidence = pool.apply(_fld, (paths, seed))
     scores = (confidence + 1) / 2
     labels = np.concatenate([np.zeros(len(test)), np.ones(len(test))])
-    return scores, labels, time.time() - t
+    ids = [c for c, _, _ in _pairs(work, alg, split["test"], with_ids=True)] * 2
+    return scores, labels, ids, time.time() - t
 
 
 def warmup_records(work, alg, payload, seed, workers, split):
@@ -198,10 +200,9 @@ def _train(name, rec, out, size, steps, seed, batch_pairs, init_from=None):
 
 
 def deep_model(name, work, alg, size, steps, seed, batch_pairs, warmup=None, warmup_steps=0):
-    """Train (optionally after a warm-up at a larger payload) and score the test split.
-    The seconds are the trainer's own total (warm-up + training, summed over resumes)."""
-    from kerastego.evaluation import predict_split
-    import keras
+    """Train (optionally after a warm-up at a larger payload) and score the test split:
+    (scores, labels, ids, seconds). The seconds are the trainer's own total (warm-up +
+    training, summed over resumes)."""
     rec = os.path.join(work, f"records_{alg}")
     init_from, seconds = None, 0.0
     if warmup and warmup_steps:
@@ -210,9 +211,14 @@ def deep_model(name, work, alg, size, steps, seed, batch_pairs, warmup=None, war
         init_from, seconds = w["final_model"], w["seconds_total"]
     summary = _train(name, rec, os.path.join(work, f"train_{alg}_{name}_seed{seed}"), size, steps, seed,
                      batch_pairs, init_from)
-    model = keras.models.load_model(summary["best_model"])
-    scores, labels, _ = predict_split(model, os.path.join(rec, "test-*"))
-    return scores, labels, seconds + summary["seconds_total"]
+    scores, labels, ids = score_test(summary["best_model"], rec)
+    return scores, labels, ids, seconds + summary["seconds_total"]
+
+
+def score_test(model_path, rec):
+    from kerastego.evaluation import predict_split
+    import keras
+    return predict_split(keras.models.load_model(model_path), os.path.join(rec, "test-*"))
 
 
 def main():
@@ -236,7 +242,7 @@ def main():
     ap.add_argument("--method_steps", default="",
                     help="per-method warm-up+main steps, e.g. srnet=100+150,calpa-srnet=100+150 (slow models)")
     args = ap.parse_args()
-    from kerastego.evaluation import majority_vote, mean_probability, summarize
+    from kerastego.evaluation import align_members, majority_vote, mean_probability, summarize
     from kerastego.models import build_model
     from kerastego.pruning import count_conv_params
 
@@ -263,9 +269,9 @@ def main():
         hybrid_scores = []
         for method in methods:
             print(f"\n=== {alg}: {method} ===", flush=True)
-            s, y, secs = cached(args.work, alg, method, args.seed, lambda: run(method, args.seed))
+            s, y, ids, secs = cached(args.work, alg, method, args.seed, lambda: run(method, args.seed))
             if method == "hybrid-type1":
-                hybrid_scores.append(s)
+                hybrid_scores.append((s, y, ids))
             m = summarize(s, y)
             m["train_seconds"] = round(secs, 1)
             if method in DEEP:
@@ -276,11 +282,12 @@ def main():
             secs_all = results[alg]["hybrid-type1"]["train_seconds"]
             for k in range(1, args.ensemble):
                 print(f"\n=== {alg}: hybrid-type1 seed {args.seed + k} (ensemble) ===", flush=True)
-                s, y, secs = cached(args.work, alg, "hybrid-type1", args.seed + k,
-                                    lambda: run("hybrid-type1", args.seed + k))
-                hybrid_scores.append(s)
+                s, y, ids, secs = cached(args.work, alg, "hybrid-type1", args.seed + k,
+                                         lambda: run("hybrid-type1", args.seed + k))
+                hybrid_scores.append((s, y, ids))
                 secs_all += secs
-            p = np.stack(hybrid_scores)
+            p, y, _ = align_members(hybrid_scores, [f"hybrid-type1 seed {args.seed + k}"
+                                                    for k in range(args.ensemble)])
             results[alg][f"hybrid-type1 x{args.ensemble} vote"] = {
                 **summarize(majority_vote(p), y), "train_seconds": round(secs_all, 1)}
             results[alg][f"hybrid-type1 x{args.ensemble} mean"] = {
@@ -324,17 +331,35 @@ def parse_method_steps(spec):
 
 
 def cached(work, alg, method, seed, compute):
-    """(scores, labels, train seconds) of one method, kept in work/results so a re-run
-    (more methods, another algorithm) reuses every finished one."""
+    """(scores, labels, ids, train seconds) of one method, kept in work/results so a
+    re-run (more methods, another algorithm) reuses every finished one. Results saved
+    before ids were kept get them back by re-scoring the saved best model (deep models)
+    or from the sorted test pairs (rich models, whose order is fixed)."""
     path = os.path.join(work, "results", f"{alg}_{method}_seed{seed}.npz")
     if os.path.exists(path):
         r = np.load(path)
-        return r["scores"], r["labels"], float(r["seconds"])
-    scores, labels, seconds = compute()
+        if "ids" in r:
+            return r["scores"], r["labels"], [str(i) for i in r["ids"]], float(r["seconds"])
+        seconds = float(r["seconds"])
+        if method in DEEP:
+            scores, labels, ids = score_test(os.path.join(work, f"train_{alg}_{method}_seed{seed}", "best.keras"),
+                                             os.path.join(work, f"records_{alg}"))
+        else:
+            scores, labels = r["scores"], r["labels"]
+            from data_tools.tfrecords import load_split
+            split = load_split(os.path.join(work, f"records_{alg}", "split.json"))
+            ids = [c for c, _, _ in _pairs(work, alg, split["test"], with_ids=True)] * 2
+        result = scores, labels, ids, seconds
+    else:
+        result = compute()
+    scores, labels, ids, seconds = result
+    if len(ids) != len(scores):
+        raise ValueError(f"{path}: {len(scores)} scores but {len(ids)} ids")
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    np.savez(path + ".tmp.npz", scores=np.asarray(scores), labels=np.asarray(labels), seconds=seconds)
+    np.savez(path + ".tmp.npz", scores=np.asarray(scores), labels=np.asarray(labels), ids=np.asarray(ids),
+             seconds=seconds)
     os.replace(path + ".tmp.npz", path)
-    return scores, labels, seconds
+    return scores, labels, list(ids), seconds
 
 
 def check_claims(results):

@@ -60,7 +60,7 @@ def _pair_to_images(ex, op=None):
 
 
 def make_dataset(file_pattern, batch_pairs, training, image_size=None, output="coefficients",
-                 augment=None, shuffle_buffer=2048, seed=None, deterministic=False, repeat=None,
+                 augment=None, shuffle_buffer=2048, seed=None, deterministic=None, repeat=None,
                  with_ids=False, cycle_length=8, data_service=None, shard=None):
     """Build the input pipeline.
 
@@ -72,12 +72,15 @@ def make_dataset(file_pattern, batch_pairs, training, image_size=None, output="c
     data_service: a tf.data service dispatcher address ("grpc://host:port") to
     move parsing and augmentation to remote workers.
     shard: (num_workers, index) to read a disjoint part per worker (multi-worker training).
+    deterministic (default: not training): evaluation must read images in the same
+    order on every run, or scores of several models cannot be lined up.
     """
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
     if batch_pairs < 1:
         raise ValueError(f"batch_pairs must be >= 1, got {batch_pairs}")
     augment = training if augment is None else augment
+    deterministic = (not training) if deterministic is None else deterministic
     repeat = training if repeat is None else repeat
     files = list_shards(file_pattern)
     compression = compression_of(files[0])

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerastego.data import make_dataset
-from kerastego.evaluation.ensemble import majority_vote, mean_probability
+from kerastego.evaluation.ensemble import align_members, majority_vote, mean_probability
 from kerastego.evaluation.metrics import summarize
 from kerastego.evaluation.plots import plot_roc
 
@@ -42,21 +42,18 @@ def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32, t
     mean-probability ensembles. Writes report.json and roc.png into out_dir.
     thresholds: per model, a decision threshold chosen on validation data (optional)."""
     names = names or [os.path.basename(os.path.dirname(p)) or os.path.basename(p) for p in model_paths]
-    report, curves, probs = {"test_data": test_data, "models": {}}, {}, []
-    labels = ids = None
+    report, curves, members = {"test_data": test_data, "models": {}}, {}, []
     thresholds = thresholds or [None] * len(model_paths)
     for name, path, threshold in zip(names, model_paths, thresholds):
         model = keras.models.load_model(path) if isinstance(path, str) else path
         p, y, i = predict_split(model, test_data, batch_pairs)
-        if ids is not None and i != ids:
-            raise ValueError(f"{name}: evaluated a different set of images than the first model")
-        labels, ids = y, i
-        probs.append(p)
+        members.append((p, y, i))
         report["models"][name] = summarize(p, y, threshold)
         curves[name] = (p, y)
-    if len(probs) > 1:
-        vote = majority_vote(np.stack(probs))
-        mean = mean_probability(np.stack(probs))
+    if len(members) > 1:
+        probs, labels, _ = align_members(members, names)
+        vote = majority_vote(probs)
+        mean = mean_probability(probs)
         report["ensemble_majority_vote"] = summarize(vote, labels)
         report["ensemble_mean_probability"] = summarize(mean, labels)
         curves["ensemble (mean prob.)"] = (mean, labels)

@@ -55,3 +55,26 @@ def test_best_threshold_reaches_pe():
     assert 1 - accuracy(SCORES, LABELS, t) == pytest.approx(p_e(SCORES, LABELS))
     s = summarize(SCORES, LABELS, threshold=t)
     assert s["accuracy_at_threshold"] == pytest.approx(1 - s["p_e"]) and s["threshold"] == t
+
+
+def test_align_members_reorders_by_image():
+    from kerastego.evaluation import align_members
+    first = ([0.1, 0.9, 0.2, 0.8], [0, 1, 0, 1], ["a", "a", "b", "b"])
+    # the same images in another order: b-stego, a-cover, b-cover, a-stego
+    second = ([0.7, 0.3, 0.4, 0.6], [1, 0, 0, 1], ["b", "a", "b", "a"])
+    probs, labels, ids = align_members([first, second], ["m1", "m2"])
+    np.testing.assert_allclose(probs[1], [0.3, 0.6, 0.4, 0.7])
+    np.testing.assert_array_equal(labels, [0, 1, 0, 1])
+    assert ids == ["a", "a", "b", "b"]
+    other = ([0.5, 0.5, 0.5, 0.5], [0, 1, 0, 1], ["a", "a", "c", "c"])
+    with pytest.raises(ValueError, match="m3: evaluated a different set"):
+        align_members([first, other], ["m1", "m3"])
+
+
+def test_evaluation_reads_in_a_fixed_order(small_dataset):
+    """Repeated reads of one split give the same order (ensembles rely on it)."""
+    from kerastego.data import make_dataset
+    pattern = str(small_dataset["records"] / "train-*")
+    orders = [[i.decode() for _, _, ids in make_dataset(pattern, 3, training=False, with_ids=True)
+               for i in ids.numpy()] for _ in range(5)]
+    assert all(o == orders[0] for o in orders) and len(orders[0]) > 40
