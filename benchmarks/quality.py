@@ -196,7 +196,8 @@ def _train(name, rec, out, size, steps, seed, batch_pairs, init_from=None):
     return train(TrainConfig(train_data=os.path.join(rec, "train-*"), val_data=os.path.join(rec, "val-*"),
                              out_dir=out, model=name, image_size=size, batch_pairs=batch_pairs, steps=steps,
                              val_every=max(steps // 6, 1), checkpoint_every=max(steps // 6, 1), learning_rate=lr,
-                             decay_every=max(steps // 3, 1), seed=seed, verbose=0, init_from=init_from))
+                             decay_every=max(steps // 3, 1), seed=seed, verbose=0, init_from=init_from,
+                             select_by="p_e"))   # the rule the published table's models were kept by
 
 
 def deep_model(name, work, alg, size, steps, seed, batch_pairs, warmup=None, warmup_steps=0):

@@ -41,6 +41,8 @@ class TrainConfig:
     augment: bool = True
     sync_bn: bool = False
     init_from: str = None                # curriculum: start from this trained .keras model
+    select_by: str = "accuracy"          # best.keras: highest validation "accuracy" (threshold 0.5) or lowest "p_e"
+    keep_checkpoints: int = 2            # checkpoints kept on disk (more: snapshots to compare or ensemble)
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     verbose: int = 1
 
@@ -105,6 +107,10 @@ def plot_curves(history, path):
 
 def train(cfg, strategy=None):
     """Train (or resume) per cfg; returns the summary dict also written to summary.json."""
+    if cfg.select_by not in ("accuracy", "p_e"):
+        raise ValueError(f"select_by must be 'accuracy' or 'p_e', got {cfg.select_by!r}")
+    if cfg.keep_checkpoints < 1:
+        raise ValueError(f"keep_checkpoints must be >= 1, got {cfg.keep_checkpoints}")
     os.makedirs(cfg.out_dir, exist_ok=True)
     strategy = strategy or choose_strategy()
     preset = resolve_preset(cfg)
@@ -123,8 +129,11 @@ def train(cfg, strategy=None):
         optimizer = make_optimizer(preset)
         optimizer.build(model.trainable_variables)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        # best = 1 - P_E on validation (threshold-free: the 0.5 point of a BN model drifts)
+        # best by validation accuracy at 0.5 (the papers' criterion: the decision the model
+        # makes on its own) or by 1 - P_E (needs a threshold fitted on validation data)
         best = tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_val_score")
+        best_accuracy = tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_val_accuracy")
+        best_pe = tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_val_p_e")
         best_threshold = tf.Variable(0.5, dtype=tf.float64, trainable=False, name="best_val_threshold")
         best_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_step")
         # wall seconds spent training up to the last checkpoint, summed over resumed runs
@@ -142,11 +151,12 @@ def train(cfg, strategy=None):
     iterator = iter(ds)
 
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step, best=best, best_step=best_step,
-                               best_threshold=best_threshold, train_seconds=train_seconds,
+                               best_threshold=best_threshold, best_accuracy=best_accuracy, best_pe=best_pe,
+                               train_seconds=train_seconds,
                                iterator=iterator)
     ckpt_dir = os.path.join(cfg.out_dir, "checkpoints")
     manager = tf.train.CheckpointManager(ckpt, ckpt_dir if chief else os.path.join(ckpt_dir, "worker-tmp"),
-                                         max_to_keep=2)
+                                         max_to_keep=cfg.keep_checkpoints)
     history_path = os.path.join(cfg.out_dir, "history.jsonl")
     if manager.latest_checkpoint:
         ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
@@ -229,8 +239,11 @@ def train(cfg, strategy=None):
                 tf.summary.scalar("val/p_e", val["p_e"])
             save_history([{"step": s, "val_accuracy": val["accuracy"], "val_p_e": val["p_e"],
                            "val_threshold": val["threshold"]}])
-            if 1.0 - val["p_e"] > float(best.numpy()):
-                best.assign(1.0 - val["p_e"])
+            score = val["accuracy"] if cfg.select_by == "accuracy" else 1.0 - val["p_e"]
+            if score > float(best.numpy()):
+                best.assign(score)
+                best_accuracy.assign(val["accuracy"])
+                best_pe.assign(val["p_e"])
                 best_threshold.assign(val["threshold"])
                 best_step.assign(s)
                 if chief:
@@ -253,8 +266,10 @@ def train(cfg, strategy=None):
     summary = {
         "model": cfg.model, "steps": int(step.numpy()), "steps_this_run": steps_run,
         "resumed_from_step": start_step, "global_batch_images": global_images, "replicas": replicas,
-        # 1 - P_E on validation, i.e. validation accuracy at the best threshold, and that threshold
-        "best_val_accuracy": float(best.numpy()) if float(best.numpy()) >= 0 else None,
+        # the best step's validation accuracy (threshold 0.5), P_E and the threshold reaching it
+        "select_by": cfg.select_by,
+        "best_val_accuracy": float(best_accuracy.numpy()) if float(best.numpy()) >= 0 else None,
+        "best_val_p_e": float(best_pe.numpy()) if float(best.numpy()) >= 0 else None,
         "best_val_threshold": float(best_threshold.numpy()) if float(best.numpy()) >= 0 else None,
         "best_step": int(best_step.numpy()) or None, "seconds_this_run": round(elapsed, 2),
         "seconds_total": round(float(train_seconds.numpy()), 2),

@@ -10,9 +10,10 @@ from kerastego.training import TrainConfig, train
 
 def _cfg(ds, out, steps, **kw):
     rec = ds["records"]
-    return TrainConfig(train_data=str(rec / "train-*"), val_data=str(rec / "val-*"), out_dir=str(out),
-                       model="hybrid-type2", image_size=64, batch_pairs=4, steps=steps, val_every=3,
-                       checkpoint_every=2, log_every=1, deterministic=True, seed=11, verbose=0, **kw)
+    args = dict(train_data=str(rec / "train-*"), val_data=str(rec / "val-*"), out_dir=str(out),
+                model="hybrid-type2", image_size=64, batch_pairs=4, steps=steps, val_every=3,
+                checkpoint_every=2, log_every=1, deterministic=True, seed=11, verbose=0)
+    return TrainConfig(**{**args, **kw})
 
 
 def test_resume_reaches_same_step_weights_and_data_position(small_dataset, tmp_path, strategy):
@@ -58,3 +59,24 @@ def test_batch_must_split_into_whole_pairs(small_dataset, tmp_path, strategy):
     with pytest.raises(ValueError, match="multiple of the 2 replicas"):
         train(_cfg(small_dataset, tmp_path, 1).__class__(**{**_cfg(small_dataset, tmp_path, 1).__dict__,
                                                            "batch_pairs": 3}), strategy=strategy)
+
+
+@pytest.mark.parametrize("select_by", ["accuracy", "p_e"])
+def test_best_model_follows_the_selection_rule(small_dataset, tmp_path, strategy, select_by):
+    out = tmp_path / select_by
+    s = train(_cfg(small_dataset, out, 6, select_by=select_by, keep_checkpoints=5, val_every=2,
+                   learning_rate=0.05), strategy=strategy)
+    val = [h for h in map(json.loads, open(out / "history.jsonl")) if "val_accuracy" in h]
+    assert [h["step"] for h in val] == [2, 4, 6]
+    pick = (max(val, key=lambda h: h["val_accuracy"]) if select_by == "accuracy"
+            else min(val, key=lambda h: h["val_p_e"]))   # first of equals, as the trainer keeps the first
+    assert s["best_step"] == pick["step"] and s["select_by"] == select_by
+    assert s["best_val_accuracy"] == pytest.approx(pick["val_accuracy"])
+    assert s["best_val_p_e"] == pytest.approx(pick["val_p_e"])
+    kept = sorted(f for f in os.listdir(out / "checkpoints") if f.endswith(".index"))
+    assert kept == ["ckpt-2.index", "ckpt-4.index", "ckpt-6.index"]   # checkpoint_every=2, 5 may be kept
+
+
+def test_unknown_selection_rule_is_refused(small_dataset, tmp_path, strategy):
+    with pytest.raises(ValueError, match="select_by"):
+        train(_cfg(small_dataset, tmp_path, 1, select_by="loss"), strategy=strategy)
