@@ -159,7 +159,13 @@ def train(cfg, strategy=None):
                                          max_to_keep=cfg.keep_checkpoints)
     history_path = os.path.join(cfg.out_dir, "history.jsonl")
     if manager.latest_checkpoint:
-        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        # Model, optimizer, step and data position must all come back; bookkeeping added in
+        # later versions (training seconds, the best step's metrics) may be absent from an
+        # older checkpoint and then keeps its default.
+        tf.train.Checkpoint(model=model, optimizer=optimizer, step=step, best=best, best_step=best_step,
+                            best_threshold=best_threshold, iterator=iterator) \
+            .restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        ckpt.restore(manager.latest_checkpoint).expect_partial()
         if cfg.verbose:
             print(f"train: resumed from {manager.latest_checkpoint} at step {int(step.numpy())}")
         with open(history_path) if os.path.exists(history_path) else open(os.devnull) as f:
@@ -268,8 +274,8 @@ def train(cfg, strategy=None):
         "resumed_from_step": start_step, "global_batch_images": global_images, "replicas": replicas,
         # the best step's validation accuracy (threshold 0.5), P_E and the threshold reaching it
         "select_by": cfg.select_by,
-        "best_val_accuracy": float(best_accuracy.numpy()) if float(best.numpy()) >= 0 else None,
-        "best_val_p_e": float(best_pe.numpy()) if float(best.numpy()) >= 0 else None,
+        "best_val_accuracy": float(best_accuracy.numpy()) if float(best_accuracy.numpy()) >= 0 else None,
+        "best_val_p_e": float(best_pe.numpy()) if float(best_pe.numpy()) >= 0 else None,
         "best_val_threshold": float(best_threshold.numpy()) if float(best.numpy()) >= 0 else None,
         "best_step": int(best_step.numpy()) or None, "seconds_this_run": round(elapsed, 2),
         "seconds_total": round(float(train_seconds.numpy()), 2),

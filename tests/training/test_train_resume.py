@@ -80,3 +80,27 @@ def test_best_model_follows_the_selection_rule(small_dataset, tmp_path, strategy
 def test_unknown_selection_rule_is_refused(small_dataset, tmp_path, strategy):
     with pytest.raises(ValueError, match="select_by"):
         train(_cfg(small_dataset, tmp_path, 1, select_by="loss"), strategy=strategy)
+
+
+def test_resumes_a_checkpoint_without_later_bookkeeping(small_dataset, tmp_path, strategy):
+    """A checkpoint written before train_seconds and the best step's metrics existed
+    (model, optimizer, step, best-step fields and data position only) still resumes."""
+    import shutil
+    import tensorflow as tf
+    from kerastego.data import make_dataset
+    from kerastego.training.presets import make_optimizer
+    from kerastego.training.trainer import resolve_preset
+    out = tmp_path / "old"
+    cfg = _cfg(small_dataset, out, 4)
+    train(_cfg(small_dataset, out, 2), strategy=strategy)
+    model = keras.models.load_model(out / "final.keras")
+    shutil.rmtree(out / "checkpoints")
+    opt = make_optimizer(resolve_preset(cfg))
+    opt.build(model.trainable_variables)
+    it = iter(make_dataset(cfg.train_data, 4, training=True, image_size=64, deterministic=True, seed=11))
+    old = tf.train.Checkpoint(model=model, optimizer=opt, step=tf.Variable(2, dtype=tf.int64),
+                              best=tf.Variable(-1.0, dtype=tf.float64), best_step=tf.Variable(0, dtype=tf.int64),
+                              best_threshold=tf.Variable(0.5, dtype=tf.float64), iterator=it)
+    tf.train.CheckpointManager(old, str(out / "checkpoints"), max_to_keep=2).save(checkpoint_number=2)
+    resumed = train(cfg, strategy=strategy)
+    assert resumed["resumed_from_step"] == 2 and resumed["steps"] == 4 and resumed["steps_this_run"] == 2
