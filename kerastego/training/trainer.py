@@ -47,6 +47,48 @@ class TrainConfig:
     verbose: int = 1
 
 
+SELECT_RULES = ("accuracy", "p_e")
+# what a checkpoint must hold to resume at the same step and data position; later
+# bookkeeping (training seconds, the best step's metrics, the selection rule) may be absent
+CORE_STATE = ("model", "optimizer", "step", "best", "best_step", "best_threshold", "iterator")
+
+
+def _stored_rule(values):
+    """The selection rule behind a checkpoint's best score, inferred for checkpoints
+    written before the rule was stored: the best score equals the best step's
+    accuracy or 1 - P_E; checkpoints without either predate select_by (P_E then)."""
+    if "select_rule" in values:
+        return SELECT_RULES[int(values["select_rule"])]
+    if values["best"] < 0:
+        return None                       # nothing kept yet: any rule may go on
+    if "best_accuracy" not in values:
+        return "p_e"
+    if abs(values["best"] - values["best_accuracy"]) < 1e-12:
+        return "accuracy"
+    if abs(values["best"] - (1.0 - values["best_pe"])) < 1e-12:
+        return "p_e"
+    return None
+
+
+def _restore(path, state, select_by):
+    """Restore a checkpoint once, strictly: every core object must be in it and match;
+    bookkeeping objects newer than the checkpoint keep their defaults."""
+    names = {key.split("/")[0] for key, _ in tf.train.list_variables(path)}
+    missing = [k for k in CORE_STATE if k not in names]
+    if missing:
+        raise ValueError(f"{path}: not a resumable checkpoint of this trainer (lacks {', '.join(missing)})")
+    scalars = {k: float(tf.train.load_variable(path, f"{k}/.ATTRIBUTES/VARIABLE_VALUE"))
+               for k in ("best", "best_accuracy", "best_pe", "select_rule") if k in names}
+    rule = _stored_rule(scalars)
+    if rule is not None and rule != select_by:
+        raise ValueError(f"{path}: its best model was kept by select_by={rule!r}; resuming with "
+                         f"select_by={select_by!r} would compare different scores. Resume with "
+                         f"select_by={rule!r}, or train into a new out_dir.")
+    present = {k: v for k, v in state.items() if k in names}
+    tf.train.Checkpoint(**present).restore(path).assert_existing_objects_matched()
+    state["select_rule"].assign(SELECT_RULES.index(select_by))
+
+
 def resolve_preset(cfg):
     p = preset_for_model(cfg.model)
     for field in ("optimizer", "learning_rate", "momentum", "decay_every", "decay_rate", "batch_pairs", "steps"):
@@ -107,7 +149,7 @@ def plot_curves(history, path):
 
 def train(cfg, strategy=None):
     """Train (or resume) per cfg; returns the summary dict also written to summary.json."""
-    if cfg.select_by not in ("accuracy", "p_e"):
+    if cfg.select_by not in SELECT_RULES:
         raise ValueError(f"select_by must be 'accuracy' or 'p_e', got {cfg.select_by!r}")
     if cfg.keep_checkpoints < 1:
         raise ValueError(f"keep_checkpoints must be >= 1, got {cfg.keep_checkpoints}")
@@ -138,6 +180,9 @@ def train(cfg, strategy=None):
         best_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_step")
         # wall seconds spent training up to the last checkpoint, summed over resumed runs
         train_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="train_seconds")
+        # the rule behind `best`, so a resume under another rule is refused, not mixed
+        select_rule = tf.Variable(SELECT_RULES.index(cfg.select_by), dtype=tf.int64, trainable=False,
+                                  name="select_rule")
     loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
     global_images = 2 * preset.batch_pairs
 
@@ -150,22 +195,16 @@ def train(cfg, strategy=None):
                       shard=(workers, worker_index) if workers > 1 else None)
     iterator = iter(ds)
 
-    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step, best=best, best_step=best_step,
-                               best_threshold=best_threshold, best_accuracy=best_accuracy, best_pe=best_pe,
-                               train_seconds=train_seconds,
-                               iterator=iterator)
+    state = dict(model=model, optimizer=optimizer, step=step, best=best, best_step=best_step,
+                 best_threshold=best_threshold, best_accuracy=best_accuracy, best_pe=best_pe,
+                 train_seconds=train_seconds, select_rule=select_rule, iterator=iterator)
+    ckpt = tf.train.Checkpoint(**state)
     ckpt_dir = os.path.join(cfg.out_dir, "checkpoints")
     manager = tf.train.CheckpointManager(ckpt, ckpt_dir if chief else os.path.join(ckpt_dir, "worker-tmp"),
                                          max_to_keep=cfg.keep_checkpoints)
     history_path = os.path.join(cfg.out_dir, "history.jsonl")
     if manager.latest_checkpoint:
-        # Model, optimizer, step and data position must all come back; bookkeeping added in
-        # later versions (training seconds, the best step's metrics) may be absent from an
-        # older checkpoint and then keeps its default.
-        tf.train.Checkpoint(model=model, optimizer=optimizer, step=step, best=best, best_step=best_step,
-                            best_threshold=best_threshold, iterator=iterator) \
-            .restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        ckpt.restore(manager.latest_checkpoint).expect_partial()
+        _restore(manager.latest_checkpoint, state, cfg.select_by)
         if cfg.verbose:
             print(f"train: resumed from {manager.latest_checkpoint} at step {int(step.numpy())}")
         with open(history_path) if os.path.exists(history_path) else open(os.devnull) as f:

@@ -104,3 +104,46 @@ def test_resumes_a_checkpoint_without_later_bookkeeping(small_dataset, tmp_path,
     tf.train.CheckpointManager(old, str(out / "checkpoints"), max_to_keep=2).save(checkpoint_number=2)
     resumed = train(cfg, strategy=strategy)
     assert resumed["resumed_from_step"] == 2 and resumed["steps"] == 4 and resumed["steps_this_run"] == 2
+
+
+def test_old_checkpoint_with_a_best_model_keeps_the_p_e_rule(small_dataset, tmp_path, strategy):
+    """Before select_by existed the best model was kept by P_E: such a checkpoint with a
+    best score resumes under select_by="p_e" only."""
+    import shutil
+    import tensorflow as tf
+    from kerastego.data import make_dataset
+    from kerastego.training.presets import make_optimizer
+    from kerastego.training.trainer import resolve_preset
+    out = tmp_path / "old"
+    train(_cfg(small_dataset, out, 2), strategy=strategy)
+    model = keras.models.load_model(out / "final.keras")
+    shutil.rmtree(out / "checkpoints")
+    cfg = _cfg(small_dataset, out, 4, select_by="p_e")
+    opt = make_optimizer(resolve_preset(cfg))
+    opt.build(model.trainable_variables)
+    it = iter(make_dataset(cfg.train_data, 4, training=True, image_size=64, deterministic=True, seed=11))
+    old = tf.train.Checkpoint(model=model, optimizer=opt, step=tf.Variable(2, dtype=tf.int64),
+                              best=tf.Variable(0.6, dtype=tf.float64), best_step=tf.Variable(2, dtype=tf.int64),
+                              best_threshold=tf.Variable(0.5, dtype=tf.float64), iterator=it)
+    tf.train.CheckpointManager(old, str(out / "checkpoints"), max_to_keep=2).save(checkpoint_number=2)
+    with pytest.raises(ValueError, match="kept by select_by='p_e'"):
+        train(_cfg(small_dataset, out, 4), strategy=strategy)
+    assert train(cfg, strategy=strategy)["steps"] == 4
+
+
+def test_resume_under_another_selection_rule_is_refused(small_dataset, tmp_path, strategy):
+    out = tmp_path / "rule"
+    train(_cfg(small_dataset, out, 3, select_by="p_e"), strategy=strategy)   # validated at step 3: a best exists
+    with pytest.raises(ValueError, match="select_by='p_e'"):
+        train(_cfg(small_dataset, out, 4), strategy=strategy)
+    resumed = train(_cfg(small_dataset, out, 4, select_by="p_e"), strategy=strategy)
+    assert resumed["resumed_from_step"] == 3 and resumed["steps"] == 4
+
+
+def test_checkpoint_of_another_program_is_refused(small_dataset, tmp_path, strategy):
+    import tensorflow as tf
+    out = tmp_path / "foreign"
+    tf.train.CheckpointManager(tf.train.Checkpoint(step=tf.Variable(5, dtype=tf.int64)),
+                               str(out / "checkpoints"), max_to_keep=1).save(checkpoint_number=5)
+    with pytest.raises(ValueError, match=r"ckpt-5: not a resumable checkpoint .*lacks model, optimizer"):
+        train(_cfg(small_dataset, out, 6), strategy=strategy)
