@@ -50,3 +50,29 @@ def dihedral(coefficients, quant_table, op):
 
     q = tf.cond(op // 4 == 1, lambda: tf.transpose(quant_table), lambda: quant_table)
     return [apply(c) for c in coefficients], q
+
+
+def dihedral_batch(x, op):
+    """Dihedral op 0..7 (as `dihedral`) on a whole model-input batch, for test-time
+    averaging: {"coefficients": (B, H, W), "quant_table": (B, 8, 8)} exactly in the
+    coefficient domain, or float images (B, H, W, 1) in the pixel domain."""
+    op = int(op)
+    if not 0 <= op < 8:
+        raise ValueError(f"dihedral op must be in 0..7, got {op}")
+    if not isinstance(x, dict):
+        if op % 2:
+            x = tf.reverse(x, [2])
+        if (op // 2) % 2:
+            x = tf.reverse(x, [1])
+        return tf.transpose(x, [0, 2, 1, 3]) if op // 4 else x
+    c, q = x["coefficients"], x["quant_table"]
+    s = tf.shape(c)
+    b = tf.reshape(c, [s[0], s[1] // 8, 8, s[2] // 8, 8])       # (n, bi, k, bj, l)
+    if op % 2:
+        b = tf.reverse(b, [3]) * _SIGN[None, None, None, None, :]
+    if (op // 2) % 2:
+        b = tf.reverse(b, [1]) * _SIGN[None, None, :, None, None]
+    if op // 4:
+        b, q = tf.transpose(b, [0, 3, 4, 1, 2]), tf.transpose(q, [0, 2, 1])
+    return {**x, "coefficients": tf.reshape(b, [s[0], tf.shape(b)[1] * 8, tf.shape(b)[3] * 8]),
+            "quant_table": q}

@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerastego.data import make_dataset
+from kerastego.data.augment import dihedral_batch
 from kerastego.evaluation.ensemble import align_members, majority_vote, mean_probability
 from kerastego.evaluation.metrics import summarize
 from kerastego.evaluation.plots import plot_roc
@@ -22,14 +23,22 @@ def model_input(model):
     return "spatial", int(inputs[0].shape[1])
 
 
-def predict_split(model, pattern, batch_pairs=32):
-    """(stego probabilities, labels, ids) of a model on every pair of a split."""
+TTA_VIEWS = (1, 2, 4, 8)
+
+
+def predict_split(model, pattern, batch_pairs=32, views=1):
+    """(stego probabilities, labels, ids) of a model on every pair of a split.
+    views > 1 averages the stego probability over that many exact rot/flip views of
+    each image (2: + left-right flip; 4: + up-down flip and rot180; 8: all eight):
+    a steganalyser's evidence is noise-like, so views give partly fresh evidence."""
+    if views not in TTA_VIEWS:
+        raise ValueError(f"views must be one of {TTA_VIEWS}, got {views}")
     kind, size = model_input(model)
     ds = make_dataset(pattern, batch_pairs, training=False, image_size=size, output=kind, with_ids=True)
     predict = tf.function(lambda x: model(x, training=False))
     probs, labels, ids = [], [], []
     for x, y, i in ds:
-        probs.append(predict(x).numpy()[:, 1])
+        probs.append(np.mean([predict(dihedral_batch(x, op)).numpy()[:, 1] for op in range(views)], axis=0))
         labels.append(y.numpy())
         ids.extend(v.decode() for v in i.numpy())
     if not probs:
@@ -37,16 +46,17 @@ def predict_split(model, pattern, batch_pairs=32):
     return np.concatenate(probs), np.concatenate(labels), ids
 
 
-def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32, thresholds=None):
+def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32, thresholds=None, views=1):
     """Metrics for each model and, with several models, the majority-vote and
     mean-probability ensembles. Writes report.json and roc.png into out_dir.
-    thresholds: per model, a decision threshold chosen on validation data (optional)."""
+    thresholds: per model, a decision threshold chosen on validation data (optional).
+    views: test-time rot/flip views averaged per image (see predict_split)."""
     names = names or [os.path.basename(os.path.dirname(p)) or os.path.basename(p) for p in model_paths]
-    report, curves, members = {"test_data": test_data, "models": {}}, {}, []
+    report, curves, members = {"test_data": test_data, "views": views, "models": {}}, {}, []
     thresholds = thresholds or [None] * len(model_paths)
     for name, path, threshold in zip(names, model_paths, thresholds):
         model = keras.models.load_model(path) if isinstance(path, str) else path
-        p, y, i = predict_split(model, test_data, batch_pairs)
+        p, y, i = predict_split(model, test_data, batch_pairs, views)
         members.append((p, y, i))
         report["models"][name] = summarize(p, y, threshold)
         curves[name] = (p, y)

@@ -50,6 +50,25 @@ def test_dihedral_in_dct_domain_is_exact(real_jpegs, op):
     np.testing.assert_allclose(decompress_numpy(ca.numpy(), qa.numpy()), img, atol=1e-9)
 
 
+@pytest.mark.parametrize("op", range(8))
+def test_dihedral_batch_matches_per_image_op_in_both_domains(real_jpegs, op):
+    from kerastego.data.augment import dihedral_batch
+    from kerastego.layers import decompress_tf
+    planes = [read_coefficients(p)[:2] for p in real_jpegs[:3]]
+    x = {"coefficients": tf.constant(np.stack([c for c, _ in planes]).astype(np.int16)),
+         "quant_table": tf.constant(np.stack([q for _, q in planes]).astype(np.float32))}
+    out = dihedral_batch(x, op)
+    for k, (c, q) in enumerate(planes):
+        (ca,), qa = dihedral([tf.constant(c.astype(np.int16))], tf.constant(q.astype(np.float32)), op)
+        np.testing.assert_array_equal(out["coefficients"][k].numpy(), ca.numpy())
+        np.testing.assert_array_equal(out["quant_table"][k].numpy(), qa.numpy())
+    pixels = decompress_tf(x["coefficients"], x["quant_table"])              # (B, H, W, 1)
+    np.testing.assert_allclose(dihedral_batch(pixels, op).numpy(),
+                               decompress_tf(out["coefficients"], out["quant_table"]).numpy(), atol=1e-3)
+    if op:
+        assert not np.array_equal(out["coefficients"].numpy(), x["coefficients"].numpy())
+
+
 def test_pairs_intact_after_shuffle_and_augmentation(small_dataset):
     root = small_dataset["root"]
     covers = cover_index(str(root / "covers"))

@@ -78,3 +78,26 @@ def test_evaluation_reads_in_a_fixed_order(small_dataset):
     orders = [[i.decode() for _, _, ids in make_dataset(pattern, 3, training=False, with_ids=True)
                for i in ids.numpy()] for _ in range(5)]
     assert all(o == orders[0] for o in orders) and len(orders[0]) > 40
+
+
+def test_test_time_views_average_the_flipped_predictions(small_dataset, tmp_path):
+    """views=2 is the mean of the model on the images and on their left-right flips."""
+    import keras
+    from kerastego.data import make_dataset
+    from kerastego.data.augment import dihedral_batch
+    from kerastego.evaluation.evaluate import evaluate, predict_split
+    from kerastego.models import build_model
+    keras.utils.set_random_seed(3)
+    model = build_model("hybrid-type2", input_shape=(64, 64, 1), input_kind="coefficients")
+    pattern = str(small_dataset["records"] / "test-*")
+    p1, y1, i1 = predict_split(model, pattern, 8)
+    p2, y2, i2 = predict_split(model, pattern, 8, views=2)
+    flipped = np.concatenate([model(dihedral_batch(x, 1), training=False).numpy()[:, 1]
+                              for x, _ in make_dataset(pattern, 8, training=False, image_size=64)])
+    assert i1 == i2 and np.array_equal(y1, y2)
+    np.testing.assert_allclose(p2, (p1 + flipped) / 2, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(p1, flipped)                 # the views differ, so the average is not trivial
+    report = evaluate([model], pattern, names=["m"], views=2)
+    assert report["views"] == 2 and report["models"]["m"]["n"] == len(p2)
+    with pytest.raises(ValueError, match="views must be one of"):
+        predict_split(model, pattern, 8, views=3)
