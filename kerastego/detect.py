@@ -73,8 +73,25 @@ def load_detector(path):
     return KerasDetector(path)
 
 
-def detect(paths, detector, batch_size=32, threshold=0.5, backend="jpeglib"):
-    """Rows of {file, probability, verdict, tiles, note, error} for each JPEG."""
+def _views(chunk, qts, views):
+    """The chunk under `views` exact flips/rotations (see kerastego.data.augment.dihedral_batch)."""
+    if views == 1:
+        return [(chunk, qts)]
+    import tensorflow as tf
+    from kerastego.data.augment import dihedral_batch
+    chunk, qts = tf.constant(chunk), tf.constant(qts)
+    out = []
+    for op in range(views):
+        x = dihedral_batch({"coefficients": chunk, "quant_table": qts}, op)
+        out.append((x["coefficients"].numpy(), x["quant_table"].numpy()))
+    return out
+
+
+def detect(paths, detector, batch_size=32, threshold=0.5, backend="jpeglib", views=1):
+    """Rows of {file, probability, verdict, tiles, note, error} for each JPEG.
+    views: 1, 2, 4 or 8 exact flips/rotations averaged per tile (test-time augmentation)."""
+    if views not in (1, 2, 4, 8):
+        raise ValueError(f"views must be 1, 2, 4 or 8, got {views}")
     rows = []
     for path in expand_paths(paths):
         row = {"file": path, "probability": None, "verdict": None, "tiles": 0, "note": "", "error": ""}
@@ -90,7 +107,8 @@ def detect(paths, detector, batch_size=32, threshold=0.5, backend="jpeglib"):
         probs = []
         for i in range(0, len(parts), batch_size):
             chunk = np.stack(parts[i:i + batch_size]).astype(np.int16)
-            probs.append(detector(chunk, np.repeat(qt[None], len(chunk), axis=0).astype(np.float32)))
+            qts = np.repeat(qt[None], len(chunk), axis=0).astype(np.float32)
+            probs.append(np.mean([detector(c, q) for c, q in _views(chunk, qts, views)], axis=0))
         p = float(np.mean(np.concatenate(probs)))
         row.update(probability=p, verdict="stego" if p >= threshold else "cover", tiles=len(parts))
         rows.append(row)

@@ -40,3 +40,17 @@ def test_savedmodel_detector(tmp_path, real_jpegs):
     a = detect([str(p) for p in real_jpegs[:2]], SavedModelDetector(path))
     b = detect([str(p) for p in real_jpegs[:2]], KerasDetector(str(tmp_path / "m.keras")))
     np.testing.assert_allclose([r["probability"] for r in a], [r["probability"] for r in b], atol=1e-5)
+
+
+def test_detect_views_average_flipped_tiles(tmp_path, real_jpegs):
+    from kerastego.jpeg_io import read_coefficients
+    from kerastego.data.augment import flip_lr
+    m = build_model("hybrid-type2", input_shape=(64, 64, 1), input_kind="coefficients")
+    m.save(tmp_path / "m.keras")
+    d = KerasDetector(str(tmp_path / "m.keras"))
+    row, = detect([str(real_jpegs[1])], d, views=2)
+    c, q, _ = read_coefficients(real_jpegs[1])
+    plain = m.predict({"coefficients": c[None], "quant_table": q[None]}, verbose=0)[0, 1]
+    flipped = m.predict({"coefficients": flip_lr(c.astype(np.int16)).numpy()[None], "quant_table": q[None]},
+                        verbose=0)[0, 1]
+    assert abs(row["probability"] - (plain + flipped) / 2) < 1e-5 and abs(plain - flipped) > 1e-6
