@@ -44,12 +44,15 @@ def learning_rate_schedule(p):
     return p.learning_rate
 
 
-def make_optimizer(p):
+def make_optimizer(p, ema_momentum=None):
+    """The preset's optimizer; with ema_momentum it also keeps an exponential moving
+    average of the weights (read by kerastego.training.trainer.averaged_weights)."""
     lr = learning_rate_schedule(p)
+    ema = dict(use_ema=True, ema_momentum=ema_momentum) if ema_momentum is not None else {}
     if p.optimizer == "sgd":
-        return keras.optimizers.SGD(lr, momentum=p.momentum)
+        return keras.optimizers.SGD(lr, momentum=p.momentum, **ema)
     if p.optimizer == "adamax":
-        return keras.optimizers.Adamax(lr)
+        return keras.optimizers.Adamax(lr, **ema)
     if p.optimizer == "adam":
-        return keras.optimizers.Adam(lr)
+        return keras.optimizers.Adam(lr, **ema)
     raise ValueError(f"unknown optimizer {p.optimizer!r} (sgd, adamax, adam)")

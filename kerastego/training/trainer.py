@@ -3,6 +3,7 @@ distribution strategy, with validation, best-model keeping, TensorBoard logs and
 checkpoints that resume at the same step *and the same data position* (the
 tf.data iterator is part of the checkpoint).
 """
+import contextlib
 import dataclasses
 import json
 import os
@@ -43,6 +44,7 @@ class TrainConfig:
     init_from: str = None                # curriculum: start from this trained .keras model
     select_by: str = "accuracy"          # best.keras: highest validation "accuracy" (threshold 0.5) or lowest "p_e"
     keep_checkpoints: int = 2            # checkpoints kept on disk (more: snapshots to compare or ensemble)
+    ema_momentum: float = None           # validate and save an exponential moving average of the weights
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     verbose: int = 1
 
@@ -87,6 +89,25 @@ def _restore(path, state, select_by):
     present = {k: v for k, v in state.items() if k in names}
     tf.train.Checkpoint(**present).restore(path).assert_existing_objects_matched()
     state["select_rule"].assign(SELECT_RULES.index(select_by))
+
+
+@contextlib.contextmanager
+def averaged_weights(model, optimizer):
+    """Swap the optimizer's moving average of the weights into the model for the
+    duration (validation, saving), then put the trained weights back. Why: with a
+    small noisy batch the decision threshold of single SGD iterates drifts from one
+    validation to the next; the average drifts far less. No-op without EMA."""
+    if not getattr(optimizer, "use_ema", False):
+        yield
+        return
+    weights = model.trainable_variables
+    saved = [w.numpy() for w in weights]
+    optimizer._overwrite_model_variables_with_average_value(weights)   # Keras' own swap (as fit's end)
+    try:
+        yield
+    finally:
+        for w, value in zip(weights, saved):
+            w.assign(value)
 
 
 def resolve_preset(cfg):
@@ -168,7 +189,7 @@ def train(cfg, strategy=None):
                             input_kind=cfg.input_kind, **cfg.model_kwargs)
         if cfg.sync_bn:
             model = with_synchronized_bn(model)
-        optimizer = make_optimizer(preset)
+        optimizer = make_optimizer(preset, cfg.ema_momentum)
         optimizer.build(model.trainable_variables)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         # best by validation accuracy at 0.5 (the papers' criterion: the decision the model
@@ -277,7 +298,8 @@ def train(cfg, strategy=None):
             save_history([record])
             run_loss, run_acc, n_run = 0.0, 0.0, 0
         if cfg.val_data and (s % cfg.val_every == 0 or s == total):
-            val = validate(model, cfg.val_data, preset.batch_pairs)
+            with averaged_weights(model, optimizer):
+                val = validate(model, cfg.val_data, preset.batch_pairs)
             values += [("val_acc", val["accuracy"]), ("val_pe", val["p_e"])]
             with writer.as_default(step=s):
                 tf.summary.scalar("val/accuracy", val["accuracy"])
@@ -292,7 +314,8 @@ def train(cfg, strategy=None):
                 best_threshold.assign(val["threshold"])
                 best_step.assign(s)
                 if chief:
-                    model.save(os.path.join(cfg.out_dir, "best.keras"))
+                    with averaged_weights(model, optimizer):
+                        model.save(os.path.join(cfg.out_dir, "best.keras"))
         if s % cfg.checkpoint_every == 0 or s == total:
             now = time.time()
             train_seconds.assign_add(now - t_saved)
@@ -305,7 +328,8 @@ def train(cfg, strategy=None):
     elapsed = time.time() - t0
     steps_run = int(step.numpy()) - start_step
     if chief:
-        model.save(os.path.join(cfg.out_dir, "final.keras"))
+        with averaged_weights(model, optimizer):
+            model.save(os.path.join(cfg.out_dir, "final.keras"))
         if history:
             plot_curves(history, os.path.join(cfg.out_dir, "curves.png"))
     summary = {

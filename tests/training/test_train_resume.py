@@ -147,3 +147,31 @@ def test_checkpoint_of_another_program_is_refused(small_dataset, tmp_path, strat
                                str(out / "checkpoints"), max_to_keep=1).save(checkpoint_number=5)
     with pytest.raises(ValueError, match=r"ckpt-5: not a resumable checkpoint .*lacks model, optimizer"):
         train(_cfg(small_dataset, out, 6), strategy=strategy)
+
+
+def test_weight_average_is_validated_and_saved_without_touching_training(small_dataset, tmp_path, strategy):
+    """With ema_momentum, final.keras holds the optimizer's moving average; swapping it in
+    for validation must not change the trained weights (same weights with or without
+    validations in between)."""
+    import tensorflow as tf
+    from kerastego.models import build_model
+    a = train(_cfg(small_dataset, tmp_path / "a", 4, ema_momentum=0.9, val_every=1, learning_rate=0.05),
+              strategy=strategy)
+    train(_cfg(small_dataset, tmp_path / "b", 4, ema_momentum=0.9, val_every=100, learning_rate=0.05),
+          strategy=strategy)
+    ckpt = str(tmp_path / "a" / "checkpoints" / "ckpt-4")
+    names = [n for n, _ in tf.train.list_variables(ckpt)]
+    raw = build_model("hybrid-type2", input_shape=(64, 64, 1), input_kind="coefficients")
+    tf.train.Checkpoint(model=raw).restore(ckpt).expect_partial()
+    final = keras.models.load_model(tmp_path / "a" / "final.keras")
+    b_final = keras.models.load_model(tmp_path / "b" / "final.keras")
+    for wa, wb in zip(final.get_weights(), b_final.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-6)   # validations changed nothing
+    slots = [n for n in names if n.startswith("optimizer/_variables/")]
+    assert len(slots) == 2 * len(raw.trainable_variables)     # momentum and moving average per weight
+    conv = raw.get_layer("sub0_conv2").kernel
+    kernel = final.get_layer("sub0_conv2").get_weights()[0]
+    assert not np.allclose(kernel, conv.numpy())                   # final.keras is not the last iterate ...
+    stored = [tf.train.load_variable(ckpt, n) for n in slots]
+    assert any(v.shape == kernel.shape and np.allclose(kernel, v, atol=1e-7) for v in stored)  # ... but its average
+    assert a["config"]["ema_momentum"] == 0.9
