@@ -175,3 +175,29 @@ def test_weight_average_is_validated_and_saved_without_touching_training(small_d
     stored = [tf.train.load_variable(ckpt, n) for n in slots]
     assert any(v.shape == kernel.shape and np.allclose(kernel, v, atol=1e-7) for v in stored)  # ... but its average
     assert a["config"]["ema_momentum"] == 0.9
+
+
+def test_precise_bn_statistics_are_batch_averages_and_leave_training_alone(small_dataset, tmp_path, strategy):
+    """precise_bn_batches: saved BatchNorm moving means are the plain average of the
+    batch means over the fixed batches; validations in between change no trained weight."""
+    import tensorflow as tf
+    from kerastego.data import make_dataset
+    a = train(_cfg(small_dataset, tmp_path / "a", 4, precise_bn_batches=3, val_every=1, learning_rate=0.05),
+              strategy=strategy)
+    train(_cfg(small_dataset, tmp_path / "b", 4, precise_bn_batches=3, val_every=100, learning_rate=0.05),
+          strategy=strategy)
+    fa = keras.models.load_model(tmp_path / "a" / "final.keras")
+    fb = keras.models.load_model(tmp_path / "b" / "final.keras")
+    for wa, wb in zip(fa.get_weights(), fb.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-6)
+    bn = fa.get_layer("sub0_conv2_bn")
+    features = keras.Model(fa.inputs, bn.input)
+    cfg = a["config"]
+    batches = make_dataset(cfg["train_data"], 4, training=True, image_size=64, seed=cfg["seed"] + 1,
+                           deterministic=True, shuffle_buffer=cfg["shuffle_buffer"]).take(3)
+    means = [tf.reduce_mean(features(x, training=True), axis=[0, 1, 2]).numpy() for x, _ in batches]
+    np.testing.assert_allclose(bn.moving_mean.numpy(), np.mean(means, axis=0), rtol=1e-3, atol=1e-5)
+    ckpt = str(tmp_path / "a" / "checkpoints" / "ckpt-4")
+    stored = [tf.train.load_variable(ckpt, n) for n, shape in tf.train.list_variables(ckpt)
+              if n.startswith("model/") and list(shape) == list(bn.moving_mean.shape)]
+    assert not any(np.allclose(bn.moving_mean.numpy(), v) for v in stored)   # the checkpoint keeps the running stats
