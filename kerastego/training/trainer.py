@@ -347,7 +347,8 @@ def train(cfg, strategy=None):
             with inference_weights():
                 val = validate(model, cfg.val_data, preset.batch_pairs)
                 score = val["accuracy"] if cfg.select_by == "accuracy" else 1.0 - val["p_e"]
-                if score > float(best.numpy()) and chief:
+                improved = score > float(best.numpy())
+                if improved and chief:
                     model.save(os.path.join(cfg.out_dir, "best.keras"))
             values += [("val_acc", val["accuracy"]), ("val_pe", val["p_e"])]
             with writer.as_default(step=s):
@@ -355,7 +356,7 @@ def train(cfg, strategy=None):
                 tf.summary.scalar("val/p_e", val["p_e"])
             save_history([{"step": s, "val_accuracy": val["accuracy"], "val_p_e": val["p_e"],
                            "val_threshold": val["threshold"]}])
-            if score > float(best.numpy()):
+            if improved:
                 best.assign(score)
                 best_accuracy.assign(val["accuracy"])
                 best_pe.assign(val["p_e"])
