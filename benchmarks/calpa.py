@@ -52,7 +52,7 @@ def stage_breakdown(models, batch, steps):
     """Per-stage milliseconds per image and |FLOPs| of SRNet and CALPA-SRNet, and the speed-up
     CALPA-SRNet would reach here if every stage's time scaled with its FLOPs."""
     import keras
-    from kerastego.pruning import count_flops
+    from kerastego.models import count_flops
     out = {}
     for name, m in models.items():
         prev_ms, prev_flops, stages = 0.0, 0, {}
@@ -79,7 +79,7 @@ def main():
     for r in thinet:
         print(r, flush=True)
     from kerastego.models import build_model
-    from kerastego.pruning import count_conv_params, count_flops
+    from kerastego.models import count_conv_params, count_flops
     models = {name: build_model(name, input_shape=(args.size, args.size, 1)) for name in ("srnet", "calpa-srnet")}
     s, c = models["srnet"], models["calpa-srnet"]
     srnet, calpa = inference_rate(s, args.batch, args.steps), inference_rate(c, args.batch, args.steps)

@@ -245,7 +245,7 @@ def main():
     args = ap.parse_args()
     from kerastego.evaluation import align_members, majority_vote, mean_probability, summarize
     from kerastego.models import build_model
-    from kerastego.pruning import count_conv_params
+    from kerastego.models import count_conv_params
 
     t0 = time.time()
     algorithms = args.algorithms.split(",")

@@ -34,7 +34,7 @@ def bench_model(name, size, batch, train_steps, infer_steps):
     import keras
     import tensorflow as tf
     from kerastego.models import build_model
-    from kerastego.pruning import count_flops
+    from kerastego.models import count_flops
     model = build_model(name, input_shape=(size, size, 1), input_kind="coefficients")
     rng = np.random.default_rng(0)
     x = {"coefficients": tf.constant(rng.integers(-8, 9, (batch, size, size)).astype(np.int16)),

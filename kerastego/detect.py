@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from kerastego.conventions import COEFFICIENTS, QUANT_TABLE, TTA_VIEWS
 from kerastego.jpeg_io import JpegError, read_coefficients
 
 JPEG_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif")
@@ -41,12 +42,12 @@ class KerasDetector:
     def __init__(self, path):
         import keras
         import tensorflow as tf
-        from kerastego.evaluation.evaluate import model_input
+        from kerastego.models.inputs import model_input
         from kerastego.layers import decompress_tf
         self.model = keras.models.load_model(path)
         self.kind, self.size = model_input(self.model)
-        if self.kind == "coefficients":
-            self._fn = tf.function(lambda c, q: self.model({"coefficients": c, "quant_table": q}, training=False))
+        if self.kind == COEFFICIENTS:
+            self._fn = tf.function(lambda c, q: self.model({COEFFICIENTS: c, QUANT_TABLE: q}, training=False))
         else:
             self._fn = tf.function(lambda c, q: self.model(decompress_tf(c, q), training=False))
 
@@ -61,7 +62,7 @@ class SavedModelDetector:
         import tensorflow as tf
         self.loaded = tf.saved_model.load(path)
         self.fn = self.loaded.signatures["serving_default"]
-        self.size = int(self.fn.structured_input_signature[1]["coefficients"].shape[1])
+        self.size = int(self.fn.structured_input_signature[1][COEFFICIENTS].shape[1])
 
     def __call__(self, coefficients, quant_tables):
         return self.fn(coefficients=coefficients, quant_table=quant_tables)["probability"].numpy()
@@ -82,16 +83,16 @@ def _views(chunk, qts, views):
     chunk, qts = tf.constant(chunk), tf.constant(qts)
     out = []
     for op in range(views):
-        x = dihedral_batch({"coefficients": chunk, "quant_table": qts}, op)
-        out.append((x["coefficients"].numpy(), x["quant_table"].numpy()))
+        x = dihedral_batch({COEFFICIENTS: chunk, QUANT_TABLE: qts}, op)
+        out.append((x[COEFFICIENTS].numpy(), x[QUANT_TABLE].numpy()))
     return out
 
 
 def detect(paths, detector, batch_size=32, threshold=0.5, backend="jpeglib", views=1):
     """Rows of {file, probability, verdict, tiles, note, error} for each JPEG.
     views: 1, 2, 4 or 8 exact flips/rotations averaged per tile (test-time augmentation)."""
-    if views not in (1, 2, 4, 8):
-        raise ValueError(f"views must be 1, 2, 4 or 8, got {views}")
+    if views not in TTA_VIEWS:
+        raise ValueError(f"views must be one of {TTA_VIEWS}, got {views}")
     rows = []
     for path in expand_paths(paths):
         row = {"file": path, "probability": None, "verdict": None, "tiles": 0, "note": "", "error": ""}

@@ -5,6 +5,8 @@ import urllib.request
 
 import numpy as np
 
+from kerastego.conventions import COEFFICIENTS, QUANT_TABLE
+
 SIGNATURE = "serving_default"
 
 
@@ -27,7 +29,7 @@ def validate_inputs(coefficients, quant_tables, size=None):
 def rest_payload(coefficients, quant_tables, signature=SIGNATURE):
     """Body of POST /v1/models/<name>:predict (columnar 'inputs' format)."""
     c, q = validate_inputs(coefficients, quant_tables)
-    return {"signature_name": signature, "inputs": {"coefficients": c.tolist(), "quant_table": q.tolist()}}
+    return {"signature_name": signature, "inputs": {COEFFICIENTS: c.tolist(), QUANT_TABLE: q.tolist()}}
 
 
 def grpc_request(coefficients, quant_tables, model_name, signature=SIGNATURE, version=None):
@@ -40,8 +42,8 @@ def grpc_request(coefficients, quant_tables, model_name, signature=SIGNATURE, ve
     req.model_spec.signature_name = signature
     if version is not None:
         req.model_spec.version.value = int(version)
-    req.inputs["coefficients"].CopyFrom(tf.make_tensor_proto(c, dtype=tf.int16))
-    req.inputs["quant_table"].CopyFrom(tf.make_tensor_proto(q, dtype=tf.float32))
+    req.inputs[COEFFICIENTS].CopyFrom(tf.make_tensor_proto(c, dtype=tf.int16))
+    req.inputs[QUANT_TABLE].CopyFrom(tf.make_tensor_proto(q, dtype=tf.float32))
     return req
 
 
@@ -56,7 +58,7 @@ class RestDetector:
             with urllib.request.urlopen(meta_url, timeout=timeout) as r:
                 meta = json.load(r)
             sig = meta["metadata"]["signature_def"]["signature_def"][SIGNATURE]
-            size = int(sig["inputs"]["coefficients"]["tensor_shape"]["dim"][1]["size"])
+            size = int(sig["inputs"][COEFFICIENTS]["tensor_shape"]["dim"][1]["size"])
         self.size = size
 
     def __call__(self, coefficients, quant_tables):

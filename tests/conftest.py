@@ -60,3 +60,17 @@ def small_dataset(tmp_path_factory):
     info = make_tfrecords(str(root / "covers"), [str(root / "nsf5")], str(root / "records"),
                           {"train": 0.5, "val": 0.17, "test": 0.33}, seed=3, pairs_per_shard=40, workers=2)
     return {"root": root, "info": info, "records": root / "records"}
+
+
+AUTHORS_CALPA = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "authors", "calpa-net"))
+
+
+@pytest.fixture(scope="session")
+def authors_calpa():
+    """The CALPA-NET authors' released checkpoint prefix and rates file. They carry no
+    licence, so they are read from ../shared/authors and never copied; tests that need
+    them skip with the reason when they are absent."""
+    prefix = os.path.join(AUTHORS_CALPA, "Model_438375.ckpt")
+    if not os.path.exists(prefix + ".index"):
+        pytest.skip(f"the CALPA-NET authors' released files are not at {AUTHORS_CALPA} (../shared/authors/calpa-net)")
+    return {"checkpoint": prefix, "rates_cfg": os.path.join(AUTHORS_CALPA, "srnet_juniward_04_threshold05.cfg")}

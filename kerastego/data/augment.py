@@ -9,6 +9,8 @@ augmented image: no re-compression, no rounding.
 import numpy as np
 import tensorflow as tf
 
+from kerastego.conventions import COEFFICIENTS, QUANT_TABLE
+
 # numpy, not a tf.constant: no TF op may run at import time (MultiWorkerMirroredStrategy
 # must configure collectives before the first one).
 _SIGN = np.array([(-1) ** i for i in range(8)], np.int16)
@@ -65,7 +67,7 @@ def dihedral_batch(x, op):
         if (op // 2) % 2:
             x = tf.reverse(x, [1])
         return tf.transpose(x, [0, 2, 1, 3]) if op // 4 else x
-    c, q = x["coefficients"], x["quant_table"]
+    c, q = x[COEFFICIENTS], x[QUANT_TABLE]
     s = tf.shape(c)
     b = tf.reshape(c, [s[0], s[1] // 8, 8, s[2] // 8, 8])       # (n, bi, k, bj, l)
     if op % 2:
@@ -74,5 +76,4 @@ def dihedral_batch(x, op):
         b = tf.reverse(b, [1]) * _SIGN[None, None, :, None, None]
     if op // 4:
         b, q = tf.transpose(b, [0, 3, 4, 1, 2]), tf.transpose(q, [0, 2, 1])
-    return {**x, "coefficients": tf.reshape(b, [s[0], tf.shape(b)[1] * 8, tf.shape(b)[3] * 8]),
-            "quant_table": q}
+    return {**x, COEFFICIENTS: tf.reshape(b, [s[0], tf.shape(b)[1] * 8, tf.shape(b)[3] * 8]), QUANT_TABLE: q}

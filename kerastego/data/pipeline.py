@@ -7,12 +7,12 @@ learning at all on small data (SPEC, pitfalls).
 """
 import tensorflow as tf
 
+from kerastego.conventions import COEFFICIENTS, INPUT_KINDS, QUANT_TABLE
 from kerastego.data.augment import dihedral
 from kerastego.data.schema import parse_pair
 from kerastego.layers.jpeg import decompress_tf
-from kerastego.models.inputs import COEFFICIENTS, QUANT_TABLE
 
-OUTPUTS = ("coefficients", "spatial")
+OUTPUTS = INPUT_KINDS
 
 
 class DataError(ValueError):

@@ -7,23 +7,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerastego.conventions import TTA_VIEWS
 from kerastego.data import make_dataset
 from kerastego.data.augment import dihedral_batch
 from kerastego.evaluation.ensemble import align_members, majority_vote, mean_probability
 from kerastego.evaluation.metrics import summarize
 from kerastego.evaluation.plots import plot_roc
-
-
-def model_input(model):
-    """('coefficients' | 'spatial', image size) a Keras model expects."""
-    inputs = model.inputs
-    if isinstance(model.input, dict) or len(inputs) == 2:
-        shape = [i for i in inputs if i.dtype == "int16" or len(i.shape) == 3][0].shape
-        return "coefficients", int(shape[1])
-    return "spatial", int(inputs[0].shape[1])
-
-
-TTA_VIEWS = (1, 2, 4, 8)
+from kerastego.models.inputs import model_input
 
 
 def predict_split(model, pattern, batch_pairs=32, views=1):

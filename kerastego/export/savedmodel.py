@@ -16,27 +16,17 @@ import os
 import keras
 import tensorflow as tf
 
-from kerastego.evaluation.evaluate import model_input
+from kerastego.conventions import COEFFICIENTS, IMAGE, QUANT_TABLE
 from kerastego.layers import decompress_tf
+from kerastego.models.inputs import model_input, pixel_range_model
 
-INPUT_COEFFICIENTS = "coefficients"
-INPUT_QUANT_TABLE = "quant_table"
-INPUT_IMAGE = "image"
 OUTPUTS = ("probability", "class", "vote")
-
-
-def _spatial_model(model):
-    """The part of a model that takes decompressed pixels."""
-    kind, _ = model_input(model)
-    if kind == "spatial":
-        return model
-    return keras.Model(model.get_layer("jpeg_decompress").output, model.output)
 
 
 class ExportModule(tf.Module):
     def __init__(self, models, size):
         super().__init__()
-        self.members = [_spatial_model(m) for m in models]
+        self.members = [pixel_range_model(m) for m in models]
         self.size = size
 
     def _outputs(self, image):
@@ -48,12 +38,12 @@ class ExportModule(tf.Module):
 
 
 def _make_signatures(module, size):
-    @tf.function(input_signature=[tf.TensorSpec([None, size, size], tf.int16, name=INPUT_COEFFICIENTS),
-                                  tf.TensorSpec([None, 8, 8], tf.float32, name=INPUT_QUANT_TABLE)])
+    @tf.function(input_signature=[tf.TensorSpec([None, size, size], tf.int16, name=COEFFICIENTS),
+                                  tf.TensorSpec([None, 8, 8], tf.float32, name=QUANT_TABLE)])
     def serving_default(coefficients, quant_table):
         return module._outputs(decompress_tf(coefficients, quant_table))
 
-    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 1], tf.float32, name=INPUT_IMAGE)])
+    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 1], tf.float32, name=IMAGE)])
     def spatial(image):
         return module._outputs(image)
 

@@ -1,8 +1,8 @@
 """Custom Keras layers of kerastego, all registered for .keras saving."""
-from kerastego.layers.basic import Abs, CaffeAvgPool2D, Truncate, caffe_pool_geometry
+from kerastego.layers.basic import Abs, CaffeAvgPool2D, LevelShift, Truncate, caffe_pool_geometry
 from kerastego.layers.dct import DCTConv, dct_basis
 from kerastego.layers.jpeg import JpegDecompress, decompress_numpy, decompress_tf, idct_matrix
 from kerastego.layers.quantize import QuantizeTruncate
 
-__all__ = ["Abs", "CaffeAvgPool2D", "Truncate", "caffe_pool_geometry", "DCTConv", "dct_basis",
+__all__ = ["Abs", "CaffeAvgPool2D", "LevelShift", "Truncate", "caffe_pool_geometry", "DCTConv", "dct_basis",
            "JpegDecompress", "decompress_numpy", "decompress_tf", "idct_matrix", "QuantizeTruncate"]

@@ -101,3 +101,27 @@ class CaffeAvgPool2D(keras.layers.Layer):
         config = super().get_config()
         config.update(pool_size=self.pool_size, strides=self.strides, pad=self.pad)
         return config
+
+
+@keras.saving.register_keras_serializable(package="kerastego")
+class LevelShift(keras.layers.Layer):
+    """x + offset, frozen. A spatial ("image") input is always in pixel range (with
+    JPEG's +128); a family whose authors fed unshifted images (the hybrid) starts
+    with LevelShift(-128) so one image convention serves every model."""
+
+    def __init__(self, offset=-128.0, **kwargs):
+        kwargs.pop("trainable", None)
+        super().__init__(trainable=False, **kwargs)
+        self.offset = float(offset)
+
+    def call(self, x):
+        return x + tf.cast(self.offset, x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("trainable", None)
+        config.update(offset=self.offset)
+        return config

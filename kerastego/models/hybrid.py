@@ -7,6 +7,7 @@ ceil-mode pooling (CaffeAvgPool2D) and symmetric convolution padding.
 import keras
 from keras import layers
 
+from kerastego.conventions import LEVEL_SHIFT
 from kerastego.layers import Abs, CaffeAvgPool2D, DCTConv, QuantizeTruncate
 from kerastego.models.inputs import model_inputs
 
@@ -60,7 +61,7 @@ SUBNETS = {"type1": type1_subnet, "type2": type2_subnet}
 
 def build_hybrid(input_shape=(256, 256, 1), subnet="type1", qt=DEFAULT_QT, kernel_size=5,
                  qt_mode="abs", fake_derivative=None, first_stride=None, head=(800, 400, 200),
-                 weight_decay=5e-4, input_kind="spatial", name=None):
+                 weight_decay=5e-4, input_kind="spatial", level_shift=LEVEL_SHIFT["hybrid"], name=None):
     """Build the hybrid framework.
 
     subnet: "type1", "type2", or a callable `f(x, prefix) -> flat features` (a subnet
@@ -69,6 +70,9 @@ def build_hybrid(input_shape=(256, 256, 1), subnet="type1", qt=DEFAULT_QT, kerne
       and threshold or step None drop that half (the paper's ablations).
     first_stride: 2 (default) or 4 for 512x512 inputs.
     weight_decay: Caffe-style L2 on the FC kernels (Caffe sets decay_mult 0 on convs).
+    level_shift: the DCT stage sees the decompressed image without +128 by default, as
+      in the authors' released spatial representations (models saved before this
+      default keep the shift they were trained with: it is in their config).
     """
     if isinstance(subnet, str):
         if subnet not in SUBNETS:
@@ -84,7 +88,7 @@ def build_hybrid(input_shape=(256, 256, 1), subnet="type1", qt=DEFAULT_QT, kerne
     if not qt:
         raise ValueError("qt needs at least one (threshold, step) entry, or None for no Q&T")
 
-    inputs, x = model_inputs(input_shape, input_kind)
+    inputs, x = model_inputs(input_shape, input_kind, level_shift)
     residuals = DCTConv(kernel_size, name=f"dct{kernel_size}x{kernel_size}")(x)
     features = []
     for i, entry in enumerate(qt):

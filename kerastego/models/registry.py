@@ -1,39 +1,109 @@
-"""Model registry: binaries and configs name models instead of importing builders."""
-import functools
+"""Model registry: binaries and configs name models instead of importing builders.
 
+Each registered model carries its *family* ("hybrid", "srnet", "xunet2"): the
+family picks the authors' training preset and input convention. An architecture
+saved as Keras JSON (CALPA's slim_model.json) carries its family in the file
+(`save_architecture`); older files get it from their structure (`infer_family`).
+"""
+import dataclasses
+import functools
+import json
+
+from kerastego.conventions import LEVEL_SHIFT
+from kerastego.models.calpa_srnet import build_calpa_srnet
 from kerastego.models.hybrid import build_hybrid
 from kerastego.models.srnet import build_srnet
 from kerastego.models.xunet2 import build_xunet2
 
+FAMILIES = tuple(LEVEL_SHIFT)
+JSON_KEY = "kerastego"    # extra top-level key of an architecture JSON: {"family": ...}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    builder: callable
+    family: str
+
+
 _REGISTRY = {}
 
 
-def register_model(name, builder):
-    """Register `builder(input_shape=..., input_kind=..., **kwargs) -> keras.Model` under `name`."""
+def register_model(name, builder, family):
+    """Register `builder(input_shape=..., input_kind=..., **kwargs) -> keras.Model` under
+    `name`; family ("hybrid", "srnet", "xunet2") picks its preset and input convention."""
     if name in _REGISTRY:
         raise ValueError(f"model name {name!r} is already registered")
-    _REGISTRY[name] = builder
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    _REGISTRY[name] = ModelSpec(name, builder, family)
 
 
 def model_names():
     return sorted(_REGISTRY)
 
 
+def _is_architecture_file(name):
+    return str(name).endswith(".json")
+
+
+def infer_family(model):
+    """The family of a built model from its layers: Q&T or a 3/5/8 DCT bank is the
+    hybrid; a 4x4 DCT bank is XuNet2; SRNet's L12 block is SRNet (CALPA-shrunk or not)."""
+    from kerastego.layers import DCTConv, QuantizeTruncate
+    layers = {type(layer): layer for layer in model._flatten_layers()}
+    names = {layer.name for layer in model._flatten_layers()}
+    if QuantizeTruncate in layers or (DCTConv in layers and layers[DCTConv].size != 4):
+        return "hybrid"
+    if DCTConv in layers:
+        return "xunet2"
+    if "L12_conv2" in names:
+        return "srnet"
+    raise ValueError(f"model {model.name!r}: cannot tell its family (hybrid, srnet, xunet2) from its layers")
+
+
+def model_family(name):
+    """The family of a registered model name or of an architecture JSON file."""
+    if _is_architecture_file(name):
+        with open(name) as f:
+            payload = json.load(f)
+        family = payload.get(JSON_KEY, {}).get("family")
+        return family or infer_family(_model_from_payload(payload))
+    return _spec(name).family
+
+
+def _spec(name):
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown model {name!r}; registered: {', '.join(model_names())}")
+    return _REGISTRY[name]
+
+
+def _model_from_payload(payload):
+    import keras
+    payload = {k: v for k, v in payload.items() if k != JSON_KEY}
+    return keras.models.model_from_json(json.dumps(payload))
+
+
+def save_architecture(model, path, family=None):
+    """Write the model's architecture as Keras JSON with its family recorded."""
+    payload = json.loads(model.to_json())
+    payload[JSON_KEY] = {"family": family or infer_family(model)}
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=1)
+
+
 def build_model(name, input_shape=(256, 256, 1), input_kind="spatial", **kwargs):
     """Build a registered model by name, or an architecture saved as Keras JSON
     (e.g. CALPA's slim_model.json), with fresh weights."""
-    if str(name).endswith(".json"):
-        import keras
+    if _is_architecture_file(name):
         with open(name) as f:
-            model = keras.models.model_from_json(f.read())
+            model = _model_from_payload(json.load(f))
         want = (int(input_shape[0]), int(input_shape[1]))
         got = tuple(int(d) for d in model.inputs[0].shape[1:3])
         if got != want:
             raise ValueError(f"{name}: architecture takes {got[0]}x{got[1]} inputs, not {want[0]}x{want[1]}")
         return model
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown model {name!r}; registered: {', '.join(model_names())}")
-    return _REGISTRY[name](input_shape=tuple(input_shape), input_kind=input_kind, **kwargs)
+    return _spec(name).builder(input_shape=tuple(input_shape), input_kind=input_kind, **kwargs)
 
 
 def _hybrid(subnet, **defaults):
@@ -43,18 +113,11 @@ def _hybrid(subnet, **defaults):
     return builder
 
 
-register_model("hybrid-type1", _hybrid("type1", name="hybrid_type1"))
-register_model("hybrid-type2", _hybrid("type2", name="hybrid_type2"))
-register_model("hybrid-type1-signed", _hybrid("type1", qt_mode="signed", name="hybrid_type1_signed"))
+register_model("hybrid-type1", _hybrid("type1", name="hybrid_type1"), "hybrid")
+register_model("hybrid-type2", _hybrid("type2", name="hybrid_type2"), "hybrid")
+register_model("hybrid-type1-signed", _hybrid("type1", qt_mode="signed", name="hybrid_type1_signed"), "hybrid")
 # The paper's ablation: the same three subnets on raw DCT residuals (no Q&T).
-register_model("hybrid-type1-noqt", _hybrid("type1", qt=(None, None, None), name="hybrid_type1_noqt"))
-register_model("srnet", build_srnet)
-register_model("xunet2", build_xunet2)
-
-
-def _calpa_srnet(**kwargs):
-    from kerastego.pruning.published import build_calpa_srnet
-    return build_calpa_srnet(**kwargs)
-
-
-register_model("calpa-srnet", _calpa_srnet)
+register_model("hybrid-type1-noqt", _hybrid("type1", qt=(None, None, None), name="hybrid_type1_noqt"), "hybrid")
+register_model("srnet", build_srnet, "srnet")
+register_model("xunet2", build_xunet2, "xunet2")
+register_model("calpa-srnet", build_calpa_srnet, "srnet")

@@ -7,6 +7,7 @@ the published CALPA rates can refer to them.
 import keras
 from keras import layers
 
+from kerastego.conventions import LEVEL_SHIFT
 from kerastego.models.inputs import model_inputs
 
 BN_MOMENTUM = 0.9
@@ -58,7 +59,7 @@ def build_srnet(input_shape=(256, 256, 1), widths=None, input_kind="spatial", na
         if w[f"L{n}_conv2"] != w[f"L{n}_short"]:
             raise ValueError(f"build_srnet: L{n}_conv2 and L{n}_short are added together and need one width")
 
-    inputs, x = model_inputs(input_shape, input_kind)
+    inputs, x = model_inputs(input_shape, input_kind, LEVEL_SHIFT["srnet"])
     x = _conv_bn(x, w["L1_conv"], "L1_conv")
     x = _conv_bn(x, w["L2_conv"], "L2_conv")
     for n in range(3, 8):   # type 2: direct shortcut

@@ -4,6 +4,7 @@ import keras
 from keras import layers
 
 from kerastego.layers import Abs, DCTConv, Truncate
+from kerastego.conventions import LEVEL_SHIFT
 from kerastego.models.inputs import model_inputs
 
 BLOCKS = ((12, 24), (24, 48), (48, 96), (96, 192), (192, 384))
@@ -23,7 +24,7 @@ def build_xunet2(input_shape=(256, 256, 1), blocks=BLOCKS, threshold=8.0, input_
     The final 8x8 average pool of the paper is a global average at 256x256; a global
     average keeps the model valid at smaller sizes too.
     """
-    inputs, x = model_inputs(input_shape, input_kind)
+    inputs, x = model_inputs(input_shape, input_kind, LEVEL_SHIFT["xunet2"])
     x = DCTConv(4, padding="valid", name="dct4x4")(x)
     x = Abs(name="dct_abs")(x)
     x = Truncate(threshold, name="dct_truncate")(x)

@@ -4,7 +4,7 @@ import json
 
 import keras
 
-from kerastego.pruning.counting import count_conv_params, count_flops
+from kerastego.models.counting import count_conv_params, count_flops
 
 
 def conv_widths(model):

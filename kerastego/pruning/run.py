@@ -7,8 +7,9 @@ import os
 import keras
 import numpy as np
 
+from kerastego.conventions import COEFFICIENTS
 from kerastego.data import make_dataset
-from kerastego.evaluation.evaluate import model_input
+from kerastego.models import infer_family, model_input, save_architecture
 from kerastego.pruning.graph import ChannelGraph
 from kerastego.pruning.rebuild import rebuild
 from kerastego.pruning.report import make_report, plot_widths, write_report
@@ -24,16 +25,11 @@ def load_validation(model, pattern, max_images=512, batch_pairs=32):
         ys.append(y.numpy())
         if sum(len(v) for v in ys) >= max_images:
             break
-    if kind == "coefficients":
+    if kind == COEFFICIENTS:
         x = {k: np.concatenate([b[k].numpy() for b in xs])[:max_images] for k in xs[0]}
     else:
         x = np.concatenate([b.numpy() for b in xs])[:max_images]
     return x, np.concatenate(ys)[:max_images]
-
-
-def _save_architecture(model, path):
-    with open(path, "w") as f:
-        f.write(model.to_json(indent=1))
 
 
 def run_prune(model_path, val_data, out_dir, epsilon=0.05, sigma=0.05, max_images=512, samples=2000,
@@ -43,13 +39,14 @@ def run_prune(model_path, val_data, out_dir, epsilon=0.05, sigma=0.05, max_image
     x, y = load_validation(model, val_data, max_images)
     result = search(model, x, y, epsilon=epsilon, sigma=sigma, samples=samples, seed=seed)
     graph = ChannelGraph(model)
+    family = infer_family(model)   # the slim model trains with its family's preset and input convention
     slim = rebuild(model, result.keep, graph=graph)
-    _save_architecture(slim, os.path.join(out_dir, "slim_model.json"))
+    save_architecture(slim, os.path.join(out_dir, "slim_model.json"), family)
     rebuild(model, result.keep, copy_weights=True, graph=graph).save(os.path.join(out_dir, "finetune_init.keras"))
     uniform = aggr_avg_rates({k: v for k, v in result.rates.items()} or {"none": 0.0})
     for name, gamma in uniform.items():
-        _save_architecture(rebuild(model, uniform_keep(model, gamma, graph), graph=graph),
-                           os.path.join(out_dir, f"{name}_model.json"))
+        save_architecture(rebuild(model, uniform_keep(model, gamma, graph), graph=graph),
+                          os.path.join(out_dir, f"{name}_model.json"), family)
     report = make_report(model, slim, result, extra={"epsilon": epsilon, "sigma": sigma, "uniform_rates": uniform,
                                                      "source_model": os.path.abspath(model_path)})
     write_report(report, os.path.join(out_dir, "report.json"))

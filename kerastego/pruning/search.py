@@ -15,6 +15,7 @@ import time
 import keras
 import numpy as np
 
+from kerastego.models.calpa_srnet import kept_count
 from kerastego.pruning.criteria import l1_removal_order, thinet_contributions, thinet_removal_order
 from kerastego.pruning.graph import ChannelGraph
 from kerastego.pruning.rebuild import masked_weights
@@ -29,11 +30,6 @@ class SearchResult:
     steps: list            # per evaluation: group, gamma, accuracy, accepted
     skipped: list          # (group, reason) not searched
     seconds: float
-
-
-def kept_count(width, gamma):
-    """Channels kept at rate gamma: K * (1 - gamma), rounded down, at least one."""
-    return max(1, int(np.floor(width * (1.0 - gamma) + 1e-9)))
 
 
 def _predict_accuracy(fn, inputs, labels, batch):

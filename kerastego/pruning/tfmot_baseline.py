@@ -55,7 +55,7 @@ def run(model_path, data_pattern, out_path, sparsity, finetune_steps=20, batch_p
     import tensorflow_model_optimization as tfmot
     import tf_keras
     from kerastego.data import make_dataset
-    from kerastego.pruning.counting import count_conv_params, count_flops
+    from kerastego.models.counting import count_conv_params, count_flops
 
     src = keras.models.load_model(model_path)
     size = int(src.inputs[0].shape[1])

@@ -3,6 +3,8 @@ import dataclasses
 
 import keras
 
+from kerastego.models import model_family
+
 
 @dataclasses.dataclass
 class Preset:
@@ -17,6 +19,7 @@ class Preset:
     steps: int = 200_000
 
 
+# one preset per model family (kerastego.models.registry.FAMILIES)
 PRESETS = {
     # Zeng et al.: SGD momentum 0.9, lr 1e-3 x0.9 every 5000 iterations, batch 64, 200k iterations
     # (weight decay 5e-4 sits on the model's FC kernels, as Caffe's decay_mult does).
@@ -28,11 +31,9 @@ PRESETS = {
 }
 
 
-def preset_for_model(model_name):
-    for key in ("srnet", "xunet2", "hybrid"):
-        if key in model_name:
-            return dataclasses.replace(PRESETS[key])
-    return dataclasses.replace(PRESETS["hybrid"])
+def preset_for_model(model):
+    """A copy of the preset of a registered model's (or architecture JSON's) family."""
+    return dataclasses.replace(PRESETS[model_family(model)])
 
 
 def learning_rate_schedule(p):

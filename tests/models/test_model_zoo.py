@@ -4,7 +4,7 @@ import tensorflow as tf
 import keras
 
 from kerastego.models import build_hybrid, build_model, model_names
-from kerastego.pruning import count_conv_params, count_flops, count_kernel_weights
+from kerastego.models import count_conv_params, count_flops, count_kernel_weights
 
 
 def features(model):

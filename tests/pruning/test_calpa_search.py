@@ -2,19 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from kerastego.models import build_model, build_srnet
-from kerastego.pruning import (ChannelGraph, aggr_avg_rates, calpa_srnet_widths, count_conv_params, count_flops,
-                               kept_count, rebuild, search, uniform_keep, widths)
+from kerastego.models import build_model, build_srnet, count_conv_params, count_flops
+from kerastego.pruning import ChannelGraph, aggr_avg_rates, rebuild, search, uniform_keep, widths
 from kerastego.pruning.report import make_report, plot_widths
-
-
-def test_calpa_srnet_from_published_rates_matches_paper_size():
-    calpa, full = build_model("calpa-srnet"), build_model("srnet")
-    assert 5e4 <= count_conv_params(calpa) <= 8e4          # paper: 6.93e4
-    assert 0.30 <= count_flops(calpa) / count_flops(full) <= 0.40
-    w = calpa_srnet_widths()
-    assert w["L12_conv1"] == 25 and w["L12_conv2"] == 51   # Fig. 1
-    assert w["L9_conv2"] == w["L9_short"] == kept_count(64, 0.70)
 
 
 def _trained_small_srnet():

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 
 from kerastego.models import build_model
-from kerastego.pruning import count_conv_params
+from kerastego.models import count_conv_params
 
 
 def test_prune_job_writes_buildable_architecture_and_report(small_dataset, tmp_path):
