@@ -1,8 +1,6 @@
-"""Names and choices every layer of kerastego agrees on, in one TF-free module.
-
-Why TF-free: binaries validate flags, and the REST client of `detect --server` runs,
-without importing TensorFlow; both still need the same names and choices as the
-models, the data pipeline and the export.
+"""Names and choices every layer of kerastego agrees on, in one module at the bottom
+of the import order (no TensorFlow code of its own): models, the data pipeline, the
+export, the serving client and the binaries' flags all read them from here.
 """
 
 # Model inputs. A "coefficients" model takes what a JPEG stores (int16 coefficients in

@@ -1,6 +1,6 @@
 import numpy as np
 
-from kerastego.detect import KerasDetector, SavedModelDetector, detect, format_rows
+from kerastego.jobs.detect import KerasDetector, SavedModelDetector, detect, format_rows
 from kerastego.models import build_model
 
 

@@ -111,7 +111,7 @@ def test_request_builders_and_validation(exported):
 def test_rest_detector_against_a_local_predict_endpoint(exported, real_jpegs, tmp_path):
     """A stand-in for TF Serving's REST :predict route, backed by the exported SavedModel."""
     import tensorflow as tf
-    from kerastego.detect import KerasDetector, detect
+    from kerastego.jobs.detect import KerasDetector, detect
     fn = tf.saved_model.load(exported["single"]).signatures["serving_default"]
 
     class Handler(BaseHTTPRequestHandler):

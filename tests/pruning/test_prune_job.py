@@ -9,7 +9,7 @@ from kerastego.models import count_conv_params
 
 
 def test_prune_job_writes_buildable_architecture_and_report(small_dataset, tmp_path):
-    from kerastego.pruning.run import run_prune
+    from kerastego.jobs.prune import run_prune
     keras.utils.set_random_seed(0)
     model = build_model("hybrid-type2", input_shape=(64, 64, 1), input_kind="coefficients")
     model.save(tmp_path / "trained.keras")

@@ -1,0 +1,97 @@
+"""The steganalysis task: the model, its optimizer, the pair TFRecord inputs and
+the pair-preserving training step under a distribution strategy.
+
+Each replica gets contiguous slices of whole cover/stego pairs: a detector learns
+from the difference inside a pair, so a pair is never split across replicas.
+"""
+import keras
+import tensorflow as tf
+
+from kerastego.data import make_dataset
+from kerastego.models import build_model
+from kerastego.training.distribute import is_chief, with_synchronized_bn
+from kerastego.training.presets import make_optimizer
+
+
+def worker_layout(strategy):
+    """(number of workers, this worker's index) for multi-worker strategies."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return 1, 0
+    spec = resolver.cluster_spec().as_dict()
+    return max(1, len(spec.get("worker", [])) + len(spec.get("chief", []))), int(resolver.task_id or 0)
+
+
+class StegoTask:
+    """Builds the model and optimizer under the strategy and owns the input pipeline."""
+
+    def __init__(self, cfg, preset, strategy):
+        self.cfg, self.preset, self.strategy = cfg, preset, strategy
+        self.replicas = strategy.num_replicas_in_sync
+        if preset.batch_pairs % self.replicas:
+            raise ValueError(f"batch_pairs={preset.batch_pairs} must be a multiple of the {self.replicas} "
+                             "replicas so every replica gets whole cover/stego pairs")
+        self.chief = is_chief(strategy)
+        self.workers, self.worker_index = worker_layout(strategy)
+        self.global_images = 2 * preset.batch_pairs
+        self.loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
+
+    def build(self):
+        """Model and optimizer; call inside strategy.scope()."""
+        cfg = self.cfg
+        self.model = build_model(cfg.model, input_shape=(cfg.image_size, cfg.image_size, 1),
+                                 input_kind=cfg.input_kind, **cfg.model_kwargs)
+        if cfg.sync_bn:
+            self.model = with_synchronized_bn(self.model)
+        self.optimizer = make_optimizer(self.preset, cfg.ema_momentum)
+        self.optimizer.build(self.model.trainable_variables)
+        return self.model, self.optimizer
+
+    def dataset(self, seed, deterministic):
+        """This worker's share of the training pairs; a plain (per-worker) iterator over
+        it is checkpointable, tf.distribute's iterators are not."""
+        cfg = self.cfg
+        return make_dataset(cfg.train_data, self.preset.batch_pairs // self.workers, training=True,
+                            image_size=cfg.image_size, output=cfg.input_kind, augment=cfg.augment, seed=seed,
+                            deterministic=deterministic, shuffle_buffer=cfg.shuffle_buffer,
+                            shard=(self.workers, self.worker_index) if self.workers > 1 else None)
+
+    def bn_batches(self):
+        """A fixed set of training batches for BatchNorm re-estimation, from a pipeline
+        of their own (the training data position is untouched); None when off."""
+        n = self.cfg.precise_bn_batches
+        if not n:
+            return None
+        return lambda: (x for x, _ in self.dataset(self.cfg.seed + 1, True).take(n))
+
+    def _step_fn(self, x, y):
+        model = self.model
+        with tf.GradientTape() as tape:
+            probs = model(x, training=True)
+            loss = tf.nn.compute_average_loss(self.loss_fn(y, probs), global_batch_size=self.global_images)
+            if model.losses:
+                loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+        grads = tape.gradient(loss, model.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        correct = tf.reduce_sum(tf.cast(tf.equal(tf.cast(tf.argmax(probs, -1), y.dtype), y), tf.float32))
+        return loss, correct
+
+    def _split_for_replicas(self, batch):
+        local = self.replicas // self.workers
+
+        def value_fn(ctx):
+            i = ctx.replica_id_in_sync_group % local
+            return tf.nest.map_structure(lambda t: tf.split(t, local)[i] if local > 1 else t, batch)
+        return self.strategy.experimental_distribute_values_from_function(value_fn)
+
+    def train_step_fn(self):
+        """A tf.function: one step on the iterator's next batch -> (loss, accuracy)."""
+        strategy = self.strategy
+
+        @tf.function
+        def train_step(it):
+            x, y = self._split_for_replicas(next(it))
+            loss, correct = strategy.run(self._step_fn, args=(x, y))
+            return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
+                    strategy.reduce(tf.distribute.ReduceOp.SUM, correct, axis=None) / self.global_images)
+        return train_step
