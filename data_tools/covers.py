@@ -12,6 +12,7 @@ import numpy as np
 from data_tools import parallel
 from data_tools.images import load_grayscale
 from data_tools.manifest import read_jsonl
+from kerastego.fileio import remove_stale_temporaries, temporary_path
 
 CROPS = ("left-top", "center", "tiles")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".pgm", ".ppm", ".webp")
@@ -47,7 +48,7 @@ def crop_boxes(h, w, size, crop, stride=None):
 
 def _write_jpeg(path, pixels, quality):
     import jpeglib
-    tmp = f"{path}.tmp{os.getpid()}"
+    tmp = temporary_path(path)
     jpeglib.from_spatial(np.ascontiguousarray(pixels)[..., None]).write_spatial(tmp, qt=int(quality))
     os.replace(tmp, path)
 
@@ -93,6 +94,7 @@ def make_covers(sources, out_dir, size=256, crop="left-top", stride=None, qualit
         raise ValueError(f"crop must be one of {CROPS}, got {crop!r}")
     if size % 8:
         raise ValueError(f"size must be a multiple of 8 (JPEG blocks), got {size}")
+    remove_stale_temporaries(out_dir)
     manifest = os.path.join(out_dir, MANIFEST)
     done = {r["source_path"] for r in read_jsonl(manifest)}
     todo = [s for s in sources if s[1] not in done]

@@ -5,6 +5,8 @@ half-written file that looks finished."""
 import json
 import os
 
+from kerastego.fileio import temporary_path
+
 
 def read_jsonl(path):
     if not os.path.exists(path):
@@ -31,7 +33,7 @@ def append_jsonl(path, records):
 
 
 def atomic_write_bytes(path, data):
-    tmp = f"{path}.tmp{os.getpid()}"
+    tmp = temporary_path(path)
     with open(tmp, "wb") as f:
         f.write(data)
     os.replace(tmp, path)

@@ -13,6 +13,7 @@ from data_tools import parallel
 from data_tools.covers import cover_index
 from data_tools.embed import stego_index
 from data_tools.manifest import report_skipped, write_json
+from kerastego.fileio import remove_stale_temporaries, temporary_path
 
 
 def split_sources(source_counts, fractions, seed):
@@ -61,7 +62,7 @@ def _write_shard(job, compress):
     from kerastego.jpeg_io import JpegError, read_coefficients
     path, pairs = job
     bad, n = [], 0
-    tmp = f"{path}.tmp{os.getpid()}"
+    tmp = temporary_path(path)
     opts = tf.io.TFRecordOptions(compression_type="GZIP" if compress else "")
     with tf.io.TFRecordWriter(tmp, opts) as w:
         for cid, source, cpath, spath, alg, payload in pairs:
@@ -97,6 +98,8 @@ def make_tfrecords(covers_dir, stego_dirs, out_dir, fractions=None, seed=0, pair
     fractions = fractions or {"train": 0.5, "test": 0.5}
     stego_dirs = [stego_dirs] if isinstance(stego_dirs, str) else list(stego_dirs)
     os.makedirs(out_dir, exist_ok=True)
+    for path in remove_stale_temporaries(out_dir):
+        print(f"make_tfrecords: removed {path}, left by a killed run")
     known = None if split is None else {s for v in split.values() for s in v}
     pairs, skipped = pair_list(covers_dir, stego_dirs, known)
     if not pairs:

@@ -8,6 +8,8 @@ import os
 
 import numpy as np
 
+from kerastego.fileio import temporary_path
+
 
 class JpegError(ValueError):
     """A JPEG that cannot be used, with the file and the problem in the message."""
@@ -97,6 +99,6 @@ def write_coefficients(path, coefficients, template_path):
     import jpeglib
     jpeg = jpeglib.read_dct(str(template_path))
     jpeg.Y = plane_to_blocks(np.asarray(coefficients, dtype=np.int16))
-    tmp = f"{path}.tmp{os.getpid()}"
+    tmp = temporary_path(path)
     jpeg.write_dct(tmp)
     os.replace(tmp, path)

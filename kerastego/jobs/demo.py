@@ -17,19 +17,11 @@ def _stage(name):
     return time.time()
 
 
-def run_demo(out_dir="demo_out", size=128, stride=32, max_per_source=300, payload=0.4, model="hybrid-type1",
-             steps=1000, warmup_payload=1.0, warmup_steps=300, batch_pairs=16, learning_rate=0.002,
-             warmup_learning_rate=0.01, val_every=100,
-             workers=None, seed=0, select_by="accuracy", keep_checkpoints=2, precise_bn_batches=64):
-    from kerastego.evaluation import evaluate, format_report
-    from kerastego.training import TrainConfig, train
-
-    os.makedirs(out_dir, exist_ok=True)
-    covers, nsf5, juni, warm = (os.path.join(out_dir, d) for d in
-                                ("covers", "stego_nsf5", "stego_juniward", "stego_nsf5_warmup"))
+def _build_data(out_dir, size, stride, max_per_source, payload, seed, workers, timings):
+    """Covers, nsF5 stego and records split by photo, and J-UNIWARD stego of the test
+    photos (the mismatch test); returns (covers, nsF5 records, J-UNIWARD records, split)."""
+    covers, nsf5, juni = (os.path.join(out_dir, d) for d in ("covers", "stego_nsf5", "stego_juniward"))
     rec_nsf5, rec_juni = os.path.join(out_dir, "records_nsf5"), os.path.join(out_dir, "records_juniward")
-    rec_warm = os.path.join(out_dir, "records_nsf5_warmup")
-    timings = {}
 
     t = _stage(f"covers: bundled photos -> {size}x{size} grey QF75 tiles (stride {stride}, at most {max_per_source} per photo)")
     make_covers(bundled_photos(), covers, size=size, crop="tiles", stride=stride, quality=75, workers=workers,
@@ -52,6 +44,22 @@ def run_demo(out_dir="demo_out", size=128, stride=32, max_per_source=300, payloa
     embed(covers, juni, "j-uniward", payload, seed=seed, workers=workers, sources=set(split["test"]))
     make_tfrecords(covers, [juni], rec_juni, split={"test": split["test"]}, workers=workers)
     timings["embed_juniward"] = time.time() - t
+    return covers, rec_nsf5, rec_juni, split
+
+
+def run_demo(out_dir="demo_out", size=128, stride=32, max_per_source=300, payload=0.4, model="hybrid-type1",
+             steps=1000, warmup_payload=1.0, warmup_steps=300, batch_pairs=16, learning_rate=0.002,
+             warmup_learning_rate=0.01, val_every=100,
+             workers=None, seed=0, select_by="accuracy", keep_checkpoints=2, precise_bn_batches=64):
+    from kerastego.evaluation import evaluate, format_report
+    from kerastego.training import TrainConfig, train
+
+    os.makedirs(out_dir, exist_ok=True)
+    timings = {}
+    covers, rec_nsf5, rec_juni, split = _build_data(out_dir, size, stride, max_per_source, payload, seed, workers,
+                                                    timings)
+    warm = os.path.join(out_dir, "stego_nsf5_warmup")
+    rec_warm = os.path.join(out_dir, "records_nsf5_warmup")
 
     init_from = None
     if warmup_steps:

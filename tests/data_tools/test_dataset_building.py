@@ -1,3 +1,4 @@
+import glob
 import json
 import os
 
@@ -116,10 +117,16 @@ def test_tfrecords_resume_rewrites_only_missing_shards(small_dataset, tmp_path, 
     shards = sorted(p for p in os.listdir(out) if p.endswith(".tfrecord"))
     mtimes = {s: os.path.getmtime(out / s) for s in shards}
     os.remove(out / shards[1])
-    (out / (shards[1] + ".tmp999")).write_bytes(b"half a shard")  # what a kill leaves behind
+    stale = out / ("." + shards[1] + ".tmp999")      # what a kill leaves behind
+    stale.write_bytes(b"half a shard")
+    # the documented pattern never picks a half-written shard up
+    assert sorted(glob.glob(str(out / "train-*")) + glob.glob(str(out / "test-*"))) == sorted(
+        str(out / f) for f in shards if f != shards[1])
     capsys.readouterr()
     make_tfrecords(str(root / "covers"), [str(root / "nsf5")], str(out), seed=3, pairs_per_shard=60, workers=1)
-    assert f"{len(shards) - 1} shard(s) already written, 1 to go" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"{len(shards) - 1} shard(s) already written, 1 to go" in printed
+    assert f"removed {stale}, left by a killed run" in printed and not stale.exists()
     for s in shards:
         if s != shards[1]:
             assert os.path.getmtime(out / s) == mtimes[s]

@@ -1,4 +1,4 @@
-"""Imports go one way: conventions < layers < models, data < evaluation, pruning,
+"""Code structure. Imports go one way: conventions < layers < models, data < evaluation, pruning,
 export < training < jobs. Checked over every import statement (function-level ones
 too) of the package and data_tools, so a cycle or an upward import fails here."""
 import ast
@@ -9,7 +9,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # longest prefix wins; a module may import only modules of a lower or equal rank
 RANKS = {
-    "kerastego.conventions": 0, "kerastego.jpeg_io": 0,
+    "kerastego.conventions": 0, "kerastego.fileio": 0, "kerastego.jpeg_io": 0,
     "kerastego.layers": 1,
     "kerastego.models": 2, "kerastego.data": 2,
     "data_tools": 3,
@@ -82,3 +82,19 @@ def test_the_check_sees_an_upward_import(tmp_path, monkeypatch):
     monkeypatch.setattr(__import__(__name__), "ROOT", str(tmp_path))
     assert _violations() == ["kerastego.layers.bad imports kerastego.models (kerastego.layers rank 1 -> "
                              "kerastego.models rank 2)"]
+
+
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_function_in_the_package_is_longer_than_a_screen():
+    long = []
+    for module, path in _modules():
+        if not module.startswith("kerastego"):
+            continue
+        for node in ast.walk(ast.parse(open(path).read())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{module}.{node.name}: {lines} lines")
+    assert long == []
