@@ -32,6 +32,32 @@ def plane_to_blocks(c):
     return c.reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3)
 
 
+MAX_SIDE = 16384   # pixels per side; a header claiming more is refused before decoding
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def header_size(path):
+    """(width, height) from the frame header, read without decoding (None if absent).
+    Why: a 6 KB file can claim 65500x65500 and make a decoder allocate gigabytes."""
+    with open(path, "rb") as f:
+        data = f.read(1 << 20)
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:            # fill byte
+            i += 1
+            continue
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        if marker in _SOF:
+            return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+        if marker == 0xDA:            # start of scan before any frame header
+            return None
+        i += 2 + length
+    return None
+
+
 def _check_file(path):
     if not os.path.exists(path):
         raise JpegError(path, "file not found")
@@ -43,6 +69,10 @@ def _check_file(path):
         size = f.tell()
         f.seek(max(0, size - 64))
         tail = f.read().rstrip(b"\x00")
+    size = header_size(path)
+    if size and max(size) > MAX_SIDE:
+        raise JpegError(path, f"header claims {size[0]}x{size[1]} pixels, beyond kerastego's limit of "
+                              f"{MAX_SIDE} per side (refused before decoding)")
     # libjpeg only warns on a cut file and fills the rest with zeros: refuse it here.
     if not tail.endswith(b"\xff\xd9"):
         raise JpegError(path, "truncated or corrupt JPEG (no end-of-image marker)")

@@ -41,7 +41,12 @@ def _make_signatures(module, size):
     @tf.function(input_signature=[tf.TensorSpec([None, size, size], tf.int16, name=COEFFICIENTS),
                                   tf.TensorSpec([None, 8, 8], tf.float32, name=QUANT_TABLE)])
     def serving_default(coefficients, quant_table):
-        return module._outputs(decompress_tf(coefficients, quant_table))
+        ok = tf.reduce_all(tf.math.is_finite(quant_table)) & tf.reduce_all(quant_table > 0)
+        checks = [tf.debugging.Assert(ok, ["quant_table must be finite and positive (a JPEG's 8x8 table)"]),
+                  tf.debugging.assert_equal(tf.shape(coefficients)[0], tf.shape(quant_table)[0], message=(
+                      "coefficients and quant_table must have the same batch size"))]
+        with tf.control_dependencies(checks):
+            return module._outputs(decompress_tf(coefficients, quant_table))
 
     @tf.function(input_signature=[tf.TensorSpec([None, size, size, 1], tf.float32, name=IMAGE)])
     def spatial(image):

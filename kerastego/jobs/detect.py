@@ -17,15 +17,32 @@ from kerastego.jpeg_io import JpegError, read_coefficients
 JPEG_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif")
 
 
+def _is_jpeg(path):
+    with open(path, "rb") as f:
+        return f.read(2) == b"\xff\xd8"
+
+
 def expand_paths(paths):
-    out = []
+    """(files to analyse, [(path, why it was skipped)]). Folders are searched for files
+    that *are* JPEGs (start-of-image marker), whatever their extension; everything
+    else in them is listed as skipped, and an empty folder is named."""
+    files, skipped = [], []
     for p in paths:
-        if os.path.isdir(p):
-            for root, _, files in os.walk(p):
-                out.extend(os.path.join(root, f) for f in sorted(files) if f.lower().endswith(JPEG_EXTENSIONS))
-        else:
-            out.append(p)
-    return out
+        if not os.path.isdir(p):
+            files.append(p)
+            continue
+        found = 0
+        for root, _, names in os.walk(p):
+            for name in sorted(names):
+                path = os.path.join(root, name)
+                if _is_jpeg(path):
+                    files.append(path)
+                    found += 1
+                else:
+                    skipped.append((path, "not a JPEG (no start-of-image marker)"))
+        if not found:
+            skipped.append((p, "EMPTY"))
+    return files, skipped
 
 
 def tiles(coefficients, size):
@@ -68,10 +85,28 @@ class SavedModelDetector:
         return self.fn(coefficients=coefficients, quant_table=quant_tables)["probability"].numpy()
 
 
+class ModelPathError(ValueError):
+    """--model names something that is not a detector; the message says what it is."""
+
+
 def load_detector(path):
-    if os.path.isdir(path) and os.path.exists(os.path.join(path, "saved_model.pb")):
-        return SavedModelDetector(path)
-    return KerasDetector(path)
+    """A detector from a .keras file or a SavedModel version folder, or ModelPathError."""
+    if not os.path.exists(path):
+        raise ModelPathError(f"{path}: no such file or folder")
+    if os.path.isdir(path):
+        if os.path.exists(os.path.join(path, "saved_model.pb")):
+            return SavedModelDetector(path)
+        versions = sorted((d for d in os.listdir(path) if d.isdigit()), key=int)
+        if versions:
+            raise ModelPathError(f"{path}: a TF Serving model folder; give one version, e.g. "
+                                 f"{os.path.join(path, versions[-1])}")
+        raise ModelPathError(f"{path}: a folder, but neither a SavedModel nor a .keras file")
+    if _is_jpeg(path):
+        raise ModelPathError(f"{path}: a JPEG image, not a model (give the model with --model, images after it)")
+    try:
+        return KerasDetector(path)
+    except Exception as e:   # Keras raises ValueError, zipfile/OSError... for a file that is no model
+        raise ModelPathError(f"{path}: not a .keras model ({e.__class__.__name__}: {str(e).splitlines()[0]})") from e
 
 
 def _views(chunk, qts, views):
@@ -93,8 +128,13 @@ def detect(paths, detector, batch_size=32, threshold=0.5, backend="jpeglib", vie
     views: 1, 2, 4 or 8 exact flips/rotations averaged per tile (test-time augmentation)."""
     if views not in TTA_VIEWS:
         raise ValueError(f"views must be one of {TTA_VIEWS}, got {views}")
-    rows = []
-    for path in expand_paths(paths):
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be a probability strictly between 0 and 1, got {threshold}")
+    files, skipped = expand_paths(paths)
+    rows = [{"file": p, "probability": None, "verdict": None, "tiles": 0,
+             "note": "" if why == "EMPTY" else f"skipped: {why}",
+             "error": f"{p}: folder holds no JPEG files" if why == "EMPTY" else ""} for p, why in skipped]
+    for path in files:
         row = {"file": path, "probability": None, "verdict": None, "tiles": 0, "note": "", "error": ""}
         try:
             c, qt, colour = read_coefficients(path, allow_colour=True, backend=backend)
@@ -103,8 +143,12 @@ def detect(paths, detector, batch_size=32, threshold=0.5, backend="jpeglib", vie
             row["error"] = str(e) if str(e).startswith(str(path)) else f"{path}: {e}"
             rows.append(row)
             continue
-        if colour:
-            row["note"] = "colour JPEG: luminance channel used"
+        notes = ["colour JPEG: luminance channel used"] if colour else []
+        covered = (c.shape[0] // detector.size * detector.size, c.shape[1] // detector.size * detector.size)
+        if covered != c.shape:
+            notes.append(f"analysed {covered[1]}x{covered[0]} of {c.shape[1]}x{c.shape[0]} pixels "
+                         f"({len(parts)} tile(s) of {detector.size})")
+        row["note"] = "; ".join(notes)
         probs = []
         for i in range(0, len(parts), batch_size):
             chunk = np.stack(parts[i:i + batch_size]).astype(np.int16)
@@ -129,6 +173,8 @@ def format_rows(rows, fmt="table"):
     for r in rows:
         if r["error"]:
             lines.append(f"ERROR  {r['error']}")
+        elif r["verdict"] is None:
+            lines.append(f"SKIP   {r['file']}: {r['note']}")
         else:
             note = f"  ({r['note']})" if r["note"] else ""
             lines.append(f"{r['verdict']:<6} p={r['probability']:.4f}  tiles={r['tiles']:<3} {r['file']}{note}")

@@ -89,14 +89,55 @@ def validate(model, pattern, batch_pairs):
     return {"accuracy": accuracy(p, y), "p_e": p_e(p, y), "threshold": best_threshold(p, y)}
 
 
-def _check(cfg):
+def check_config(cfg):
+    """Refuse a configuration that cannot train, before any work: one line naming the
+    option and the problem (bin/train turns it into exit status 2)."""
+    from kerastego.data import DataError, list_shards
     for name in ("train_data", "out_dir"):
         if not getattr(cfg, name):
-            raise ValueError(f"TrainConfig.{name} is required")
+            raise ValueError(f"{name} is required")
+    positive = {"batch_pairs": cfg.batch_pairs, "steps": cfg.steps, "image_size": cfg.image_size,
+                "val_every": cfg.val_every, "checkpoint_every": cfg.checkpoint_every, "log_every": cfg.log_every,
+                "keep_checkpoints": cfg.keep_checkpoints}
+    for name, value in positive.items():
+        if value is not None and value <= 0:
+            raise ValueError(f"{name}={value}: must be positive")
+    if cfg.learning_rate is not None and cfg.learning_rate < 0:
+        raise ValueError(f"learning_rate={cfg.learning_rate}: must not be negative")
+    if cfg.image_size % 8:
+        raise ValueError(f"image_size={cfg.image_size}: must be a multiple of 8 (JPEG blocks)")
+    if cfg.precise_bn_batches < 0:
+        raise ValueError(f"precise_bn_batches={cfg.precise_bn_batches}: must be 0 (off) or positive")
     if cfg.select_by not in SELECT_RULES:
         raise ValueError(f"select_by must be one of {SELECT_RULES}, got {cfg.select_by!r}")
-    if cfg.keep_checkpoints < 1:
-        raise ValueError(f"keep_checkpoints must be >= 1, got {cfg.keep_checkpoints}")
+    if cfg.init_from and not os.path.exists(cfg.init_from):
+        raise ValueError(f"init_from={cfg.init_from}: no such file")
+    for name in ("train_data", "val_data"):
+        if getattr(cfg, name):
+            try:
+                list_shards(getattr(cfg, name))
+            except DataError as e:
+                raise ValueError(f"{name}: {e}") from e
+
+
+RUN_KEYS = ("model", "image_size", "input_kind", "batch_pairs")   # what a checkpoint is tied to
+
+
+def _check_resume(cfg, preset):
+    """A resume must train what the checkpoints hold: refuse another model, image size,
+    input kind or batch, naming both values; record them for the next resume."""
+    path = os.path.join(cfg.out_dir, "run.json")
+    now = {"model": cfg.model, "image_size": cfg.image_size, "input_kind": cfg.input_kind,
+           "batch_pairs": preset.batch_pairs}
+    if os.path.exists(path) and os.path.isdir(os.path.join(cfg.out_dir, "checkpoints")):
+        with open(path) as f:
+            before = json.load(f)
+        for key in RUN_KEYS:
+            if key in before and before[key] != now[key]:
+                raise ValueError(f"{cfg.out_dir} holds checkpoints of {key}={before[key]!r}, not {now[key]!r}: "
+                                 f"resume with {key}={before[key]!r}, or train into a new out_dir")
+    with open(path, "w") as f:
+        json.dump(now, f)
 
 
 def _start(cfg, objects, chief):
@@ -120,10 +161,11 @@ def _start(cfg, objects, chief):
 
 def train(cfg, strategy=None):
     """Train (or resume) per cfg; returns the summary dict also written to summary.json."""
-    _check(cfg)
+    check_config(cfg)
     os.makedirs(cfg.out_dir, exist_ok=True)
     strategy = strategy or choose_strategy()
     preset = resolve_preset(cfg)
+    _check_resume(cfg, preset)
     task = StegoTask(cfg, preset, strategy)
     keras.utils.set_random_seed(cfg.seed)
     with strategy.scope():
