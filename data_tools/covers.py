@@ -11,7 +11,7 @@ import numpy as np
 
 from data_tools import parallel
 from data_tools.images import load_grayscale
-from data_tools.manifest import read_jsonl
+from data_tools.manifest import read_jsonl, record_parameters
 from kerastego.fileio import remove_stale_temporaries, temporary_path
 
 CROPS = ("left-top", "center", "tiles")
@@ -95,6 +95,9 @@ def make_covers(sources, out_dir, size=256, crop="left-top", stride=None, qualit
     if size % 8:
         raise ValueError(f"size must be a multiple of 8 (JPEG blocks), got {size}")
     remove_stale_temporaries(out_dir)
+    record_parameters(os.path.join(out_dir, "covers.json"), {"size": size, "crop": crop, "stride": stride,
+                                                             "quality": quality, "min_std": min_std,
+                                                             "max_per_source": max_per_source})
     manifest = os.path.join(out_dir, MANIFEST)
     done = {r["source_path"] for r in read_jsonl(manifest)}
     todo = [s for s in sources if s[1] not in done]

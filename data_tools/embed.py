@@ -12,7 +12,7 @@ import numpy as np
 
 from data_tools import parallel
 from data_tools.covers import cover_index
-from data_tools.manifest import read_jsonl, write_json
+from data_tools.manifest import read_jsonl, record_parameters
 from kerastego.fileio import remove_stale_temporaries
 from kerastego.jpeg_io import JpegError, blocks_to_plane, plane_to_blocks, read_coefficients, write_coefficients
 
@@ -85,8 +85,8 @@ def embed(covers_dir, out_dir, algorithm, payload, seed=0, workers=None, runner=
         raise ValueError(f"payload must be in (0, 1] bpnzAC, got {payload}")
     os.makedirs(out_dir, exist_ok=True)
     remove_stale_temporaries(out_dir)
-    write_json(os.path.join(out_dir, "stego.json"), {"algorithm": algorithm, "payload": payload, "seed": seed,
-                                                     "covers_dir": os.path.abspath(covers_dir)})
+    record_parameters(os.path.join(out_dir, "stego.json"), {"algorithm": algorithm, "payload": payload, "seed": seed,
+                                                            "covers_dir": os.path.abspath(covers_dir)})
     manifest = os.path.join(out_dir, MANIFEST)
     done = {r["cover_id"] for r in read_jsonl(manifest)}
     covers = cover_index(covers_dir)

@@ -53,3 +53,22 @@ def report_skipped(stage, skipped, out_dir):
         print(f"  {s['path']}: {s['problem']}")
     if len(skipped) > 20:
         print(f"  ... and {len(skipped) - 20} more (see {out_dir}/skipped.jsonl)")
+
+
+class ParameterMismatch(ValueError):
+    """A re-run of a dataset job into a folder made with other settings."""
+
+
+def record_parameters(path, params):
+    """Write a job's parameters to `path` on its first run; on a re-run refuse other
+    values (a folder must never describe outputs made with settings it does not name)."""
+    if os.path.exists(path):
+        with open(path) as f:
+            before = json.load(f)
+        changed = {k: (before.get(k), v) for k, v in params.items() if before.get(k, v) != v}
+        if changed:
+            what = ", ".join(f"{k}={old!r} there, {new!r} now" for k, (old, new) in sorted(changed.items()))
+            raise ParameterMismatch(f"{os.path.dirname(path) or '.'} was made with other settings ({what}): "
+                                    "use another output folder, or remove this one")
+        params = {**before, **params}
+    write_json(path, params)

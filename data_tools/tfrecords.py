@@ -12,7 +12,7 @@ import random
 from data_tools import parallel
 from data_tools.covers import cover_index
 from data_tools.embed import stego_index
-from data_tools.manifest import report_skipped, write_json
+from data_tools.manifest import record_parameters, report_skipped, write_json
 from kerastego.fileio import remove_stale_temporaries, temporary_path
 
 
@@ -109,6 +109,11 @@ def make_tfrecords(covers_dir, stego_dirs, out_dir, fractions=None, seed=0, pair
         counts[p[1]] = counts.get(p[1], 0) + 1
     if split is None:
         split = split_sources(counts, fractions, seed)
+    # shards already on disk belong to these settings: a re-run with others is refused
+    record_parameters(os.path.join(out_dir, "records.json"), {
+        "covers_dir": os.path.abspath(covers_dir), "stego_dirs": [os.path.abspath(d) for d in stego_dirs],
+        "seed": seed, "fractions": fractions, "pairs_per_shard": pairs_per_shard, "compress": bool(compress),
+        "sources": split})
     ext = ".tfrecord.gz" if compress else ".tfrecord"
     jobs, summary = [], {}
     for name, sources in split.items():

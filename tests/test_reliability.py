@@ -1,0 +1,164 @@
+"""Issue 16's hostile try-out, replayed: each bad input, flag or re-run gets a clear
+message naming the file or flag and the problem, the documented exit status, and
+nothing written that lies. Small files are made in the test."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+BIN = os.path.join(os.path.dirname(__file__), "..", "bin")
+
+
+def _run(args):
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    return subprocess.run([sys.executable] + args, capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from kerastego.models import build_model
+    path = str(tmp_path_factory.mktemp("model") / "tiny.keras")
+    build_model("hybrid-type2", input_shape=(64, 64, 1), input_kind="coefficients").save(path)
+    return path
+
+
+def test_detect_folder_with_disguised_broken_and_foreign_files(tmp_path, real_jpegs, tiny_model):
+    folder = tmp_path / "case"
+    folder.mkdir()
+    shutil.copy(real_jpegs[0], folder / "evidence.dat")             # a JPEG without a .jpg name
+    (folder / "notes.txt").write_text("not an image")
+    data = open(real_jpegs[1], "rb").read()
+    (folder / "broken.jpg").write_bytes(data[:len(data) // 2])      # cut in half
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = _run([os.path.join(BIN, "detect"), f"--model={tiny_model}", "--format=json", str(folder), str(empty)])
+    assert r.returncode == 1                                         # a file failed: not 0
+    rows = {os.path.basename(row["file"]): row for row in json.loads(r.stdout)}   # stdout is JSON alone
+    assert rows["evidence.dat"]["verdict"] in ("cover", "stego")
+    assert rows["notes.txt"]["note"] == "skipped: not a JPEG (no start-of-image marker)"
+    assert "broken.jpg: truncated or corrupt JPEG" in rows["broken.jpg"]["error"]
+    assert rows["empty"]["error"].endswith("empty: folder holds no JPEG files")
+
+
+@pytest.mark.parametrize("model, message", [
+    ("missing.keras", "missing.keras: no such file or folder"),
+    ("JPEG", ": a JPEG image, not a model"),
+    ("FOLDER", ": a folder, but neither a SavedModel nor a .keras file"),
+    ("SERVING", ": a TF Serving model folder; give one version, e.g. "),
+])
+def test_detect_refuses_a_model_path_that_is_no_model(tmp_path, real_jpegs, model, message):
+    if model == "JPEG":
+        model = str(real_jpegs[0])
+    elif model == "FOLDER":
+        model = str(tmp_path)
+    elif model == "SERVING":
+        (tmp_path / "kerastego" / "3").mkdir(parents=True)
+        model = str(tmp_path / "kerastego")
+    else:
+        model = str(tmp_path / model)
+    r = _run([os.path.join(BIN, "detect"), f"--model={model}", str(real_jpegs[0])])
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_detect_refuses_a_threshold_outside_0_1(real_jpegs, tiny_model):
+    r = _run([os.path.join(BIN, "detect"), f"--model={tiny_model}", "--threshold=2", str(real_jpegs[0])])
+    assert r.returncode == 2 and "--threshold=2.0: must be strictly between 0 and 1" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_header_claiming_a_huge_image_is_refused_before_decoding(tmp_path, real_jpegs):
+    from kerastego.jpeg_io import JpegError, header_size, read_coefficients
+    data = bytearray(open(real_jpegs[0], "rb").read())
+    i = data.index(b"\xff\xc0")                                      # baseline frame header
+    data[i + 5:i + 9] = (65500).to_bytes(2, "big") * 2
+    path = tmp_path / "liar.jpg"
+    path.write_bytes(bytes(data))
+    assert header_size(str(path)) == (65500, 65500)
+    with pytest.raises(JpegError, match=r"liar.jpg: header claims 65500x65500 pixels, beyond .* 16384 per side"):
+        read_coefficients(str(path))
+
+
+def test_embed_rerun_with_other_settings_is_refused(small_dataset, tmp_path):
+    from data_tools.embed import embed
+    from data_tools.manifest import ParameterMismatch
+    covers = str(small_dataset["root"] / "covers")
+    out = str(tmp_path / "stego")
+    embed(covers, out, "nsf5", 0.4, seed=1, workers=1, sources={"camera"})
+    before = open(os.path.join(out, "stego.json")).read()
+    with pytest.raises(ParameterMismatch, match=r"algorithm='nsf5' there, 'uerd' now.*payload=0.4 there, 1.0 now"):
+        embed(covers, out, "uerd", 1.0, seed=1, workers=1, sources={"camera"})
+    assert open(os.path.join(out, "stego.json")).read() == before   # the description still tells the truth
+
+
+def test_make_covers_rerun_with_another_quality_is_refused(tmp_path, real_jpegs):
+    from data_tools.covers import make_covers
+    from data_tools.manifest import ParameterMismatch
+    sources = [("a", str(real_jpegs[0]))]
+    make_covers(sources, str(tmp_path / "covers"), size=64, quality=75, workers=1)
+    with pytest.raises(ParameterMismatch, match=r"quality=75 there, 95 now"):
+        make_covers(sources, str(tmp_path / "covers"), size=64, quality=95, workers=1)
+
+
+def test_make_tfrecords_rerun_with_another_seed_or_stego_folder_is_refused(small_dataset, tmp_path):
+    from data_tools.manifest import ParameterMismatch
+    from data_tools.tfrecords import make_tfrecords
+    root = small_dataset["root"]
+    out = str(tmp_path / "records")
+    make_tfrecords(str(root / "covers"), [str(root / "nsf5")], out, seed=3, workers=1)
+    split = open(os.path.join(out, "split.json")).read()
+    with pytest.raises(ParameterMismatch, match=r"seed=3 there, 4 now"):
+        make_tfrecords(str(root / "covers"), [str(root / "nsf5")], out, seed=4, workers=1)
+    with pytest.raises(ParameterMismatch, match=r"stego_dirs="):
+        make_tfrecords(str(root / "covers"), [str(root / "nsf5"), str(root / "nsf5")], out, seed=3, workers=1)
+    assert open(os.path.join(out, "split.json")).read() == split
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"steps": -5}, "steps=-5: must be positive"),
+    ({"batch_pairs": 0}, "batch_pairs=0: must be positive"),
+    ({"image_size": 60}, "image_size=60: must be a multiple of 8"),
+    ({"train_data": "/nowhere/train-*"}, "train_data: no TFRecord files match '/nowhere/train-*'"),
+    ({"val_data": "/nowhere/val-*"}, "val_data: no TFRecord files match '/nowhere/val-*'"),
+    ({"precise_bn_batches": -1}, "precise_bn_batches=-1"),
+])
+def test_train_options_are_checked_before_any_work(small_dataset, tmp_path, override, message):
+    from kerastego.training import TrainConfig
+    from kerastego.training.trainer import check_config
+    cfg = TrainConfig(**{"train_data": str(small_dataset["records"] / "train-*"), "out_dir": str(tmp_path / "t"),
+                         "image_size": 64, **override})
+    with pytest.raises(ValueError, match=message.replace("*", r"\*")):
+        check_config(cfg)
+    assert not (tmp_path / "t").exists()                            # nothing written
+
+
+def test_bin_train_bad_flag_is_one_line_and_exit_2(small_dataset, tmp_path):
+    r = _run([os.path.join(BIN, "train"), f"--train_data={small_dataset['records'] / 'train-*'}",
+              f"--out_dir={tmp_path / 't'}", "--steps=-1", "--image_size=64"])
+    assert r.returncode == 2 and "train: --steps=-1: must be positive" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "t").exists()
+
+
+def test_resume_with_another_image_size_is_refused(small_dataset, tmp_path, strategy):
+    from kerastego.training import TrainConfig, train
+    base = dict(train_data=str(small_dataset["records"] / "train-*"), out_dir=str(tmp_path / "r"), image_size=64,
+                model="hybrid-type2", batch_pairs=4, steps=1, verbose=0)
+    train(TrainConfig(**base), strategy=strategy)
+    with pytest.raises(ValueError, match=r"holds checkpoints of image_size=64, not 32"):
+        train(TrainConfig(**{**base, "image_size": 32, "steps": 2}), strategy=strategy)
+
+
+def test_exported_signature_refuses_a_zero_quant_table(tmp_path, tiny_model):
+    import tensorflow as tf
+    from kerastego.export import export_savedmodel
+    path = export_savedmodel(tiny_model, str(tmp_path / "serving"))
+    fn = tf.saved_model.load(path).signatures["serving_default"]
+    c = tf.zeros((2, 64, 64), tf.int16)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="quant_table must be finite and positive"):
+        fn(coefficients=c, quant_table=tf.zeros((2, 8, 8)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="same batch size"):
+        fn(coefficients=c, quant_table=tf.ones((3, 8, 8)))
+    assert np.all(np.isfinite(fn(coefficients=c, quant_table=tf.ones((2, 8, 8)))["probability"].numpy()))
