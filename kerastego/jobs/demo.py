@@ -7,9 +7,7 @@ import os
 import time
 
 from data_tools.bundled import bundled_photos
-from data_tools.covers import make_covers
-from data_tools.embed import embed
-from data_tools.tfrecords import load_split, make_tfrecords
+from kerastego.jobs.experiment import Experiment
 
 
 def _stage(name):
@@ -17,34 +15,27 @@ def _stage(name):
     return time.time()
 
 
-def _build_data(out_dir, size, stride, max_per_source, payload, seed, workers, timings):
-    """Covers, nsF5 stego and records split by photo, and J-UNIWARD stego of the test
-    photos (the mismatch test); returns (covers, nsF5 records, J-UNIWARD records, split)."""
-    covers, nsf5, juni = (os.path.join(out_dir, d) for d in ("covers", "stego_nsf5", "stego_juniward"))
-    rec_nsf5, rec_juni = os.path.join(out_dir, "records_nsf5"), os.path.join(out_dir, "records_juniward")
-
-    t = _stage(f"covers: bundled photos -> {size}x{size} grey QF75 tiles (stride {stride}, at most {max_per_source} per photo)")
-    make_covers(bundled_photos(), covers, size=size, crop="tiles", stride=stride, quality=75, workers=workers,
-                max_per_source=max_per_source)
+def _build_data(exp, payload, warmup_payload, timings):
+    """nsF5 records split by photo, J-UNIWARD records of the test photos (the mismatch
+    test) and the warm-up payload's records; returns their folders."""
+    t = _stage(f"covers: bundled photos -> {exp.size}x{exp.size} grey QF75 tiles (stride {exp.stride}, "
+               f"at most {exp.max_per_source} per photo)")
+    exp.covers()
     timings["covers"] = time.time() - t
-
-    t = _stage(f"stego: nsF5 at {payload} bpnzAC")
-    embed(covers, nsf5, "nsf5", payload, seed=seed, workers=workers)
-    timings["embed_nsf5"] = time.time() - t
-
-    t = _stage("TFRecords: train / val / test split by source photo")
-    info = make_tfrecords(covers, [nsf5], rec_nsf5, {"train": 0.6, "val": 0.1, "test": 0.3}, seed=seed,
-                          workers=workers)
-    split = load_split(os.path.join(rec_nsf5, "split.json"))
-    for name, s in info["splits"].items():
-        print(f"  {name}: {s['pairs']} pairs from {s['sources']} photos: {', '.join(split[name])}")
-    timings["tfrecords"] = time.time() - t
-
+    t = _stage(f"stego and TFRecords: nsF5 at {payload} bpnzAC, train / val / test split by source photo")
+    rec_nsf5 = exp.records("nsf5", payload)
+    for name, sources in exp.split().items():
+        print(f"  {name}: {len(sources)} photos: {', '.join(sources)}")
+    timings["nsf5"] = time.time() - t
     t = _stage(f"stego: J-UNIWARD at {payload} bpnzAC on the held-out test photos (mismatch test)")
-    embed(covers, juni, "j-uniward", payload, seed=seed, workers=workers, sources=set(split["test"]))
-    make_tfrecords(covers, [juni], rec_juni, split={"test": split["test"]}, workers=workers)
-    timings["embed_juniward"] = time.time() - t
-    return covers, rec_nsf5, rec_juni, split
+    rec_juni = exp.records("j-uniward", payload, split_names=["test"])
+    timings["juniward"] = time.time() - t
+    rec_warm = None
+    if warmup_payload:
+        t = _stage(f"stego: nsF5 at {warmup_payload} bpnzAC for the curriculum warm-up")
+        rec_warm = exp.records("nsf5", warmup_payload)
+        timings["nsf5_warmup"] = time.time() - t
+    return rec_nsf5, rec_juni, rec_warm
 
 
 def run_demo(out_dir="demo_out", size=128, stride=32, max_per_source=300, payload=0.4, model="hybrid-type1",
@@ -56,10 +47,9 @@ def run_demo(out_dir="demo_out", size=128, stride=32, max_per_source=300, payloa
 
     os.makedirs(out_dir, exist_ok=True)
     timings = {}
-    covers, rec_nsf5, rec_juni, split = _build_data(out_dir, size, stride, max_per_source, payload, seed, workers,
-                                                    timings)
-    warm = os.path.join(out_dir, "stego_nsf5_warmup")
-    rec_warm = os.path.join(out_dir, "records_nsf5_warmup")
+    exp = Experiment(out_dir, bundled_photos(), size, crop="tiles", stride=stride, quality=75,
+                     max_per_source=max_per_source, seed=seed, workers=workers)
+    rec_nsf5, rec_juni, rec_warm = _build_data(exp, payload, warmup_payload if warmup_steps else None, timings)
 
     init_from = None
     if warmup_steps:
@@ -67,8 +57,6 @@ def run_demo(out_dir="demo_out", size=128, stride=32, max_per_source=300, payloa
         # (held-out accuracy stayed near 50%); it does at a larger payload, and that model
         # is a good start for the target payload.
         t = _stage(f"curriculum warm-up: nsF5 at {warmup_payload} bpnzAC, {warmup_steps} steps")
-        embed(covers, warm, "nsf5", warmup_payload, seed=seed, workers=workers)
-        make_tfrecords(covers, [warm], rec_warm, split=split, workers=workers)
         warm_summary = train(TrainConfig(
             train_data=os.path.join(rec_warm, "train-*"), val_data=os.path.join(rec_warm, "val-*"),
             out_dir=os.path.join(out_dir, "train_warmup"), model=model, image_size=size, batch_pairs=batch_pairs,

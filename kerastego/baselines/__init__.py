@@ -1,0 +1,1 @@
+"""Non-deep baselines to compare the detectors with (optional extra `baselines`)."""
