@@ -41,158 +41,29 @@ def pick_photos(sources):
     return [(s, p) for s, p in photos if s in wanted]
 
 
-def build_data(work, size, algorithms, payload, seed, workers, max_per_source, sources=""):
-    from data_tools.covers import make_covers
-    from data_tools.embed import embed
-    from data_tools.tfrecords import load_split, make_tfrecords
-    covers = os.path.join(work, "covers")
-    make_covers(pick_photos(sources), covers, size=size, crop="tiles", stride=size // 2, quality=75,
-                max_per_source=max_per_source, workers=workers)
-    split = None
-    for alg in algorithms:
-        stego = os.path.join(work, f"stego_{alg}")
-        embed(covers, stego, alg, payload, seed=seed, workers=workers)
-        make_tfrecords(covers, [stego], os.path.join(work, f"records_{alg}"),
-                       {"train": 0.6, "val": 0.1, "test": 0.3}, seed=seed, workers=workers, split=split)
-        split = split or load_split(os.path.join(work, f"records_{algorithms[0]}", "split.json"))
-    return covers, split
+def experiment(args):
+    """The benchmark's data: size x size QF75 tiles (stride size/2) of the bundled photos,
+    one photo split for every algorithm (kerastego.jobs.experiment)."""
+    from kerastego.jobs.experiment import Experiment
+    return Experiment(args.work, pick_photos(args.sources), args.size, crop="tiles", stride=args.size // 2,
+                      quality=75, max_per_source=args.max_per_source, seed=args.seed, workers=args.workers)
 
 
-def _pairs(work, alg, split_sources, with_ids=False):
-    """[(cover path, stego path)] of the given sources, sorted by cover id
-    (with_ids: [(cover id, cover path, stego path)])."""
-    from data_tools.covers import cover_index
-    from data_tools.embed import stego_index
-    covers = cover_index(os.path.join(work, "covers"))
-    _, stegos = stego_index(os.path.join(work, f"stego_{alg}"))
-    return [((c,) if with_ids else ()) + (covers[c]["path"], stegos[c]) for c in sorted(covers)
-            if covers[c]["source"] in split_sources and c in stegos]
-
-
-_GFR = {}
-
-
-def gfr_fast(path, num_rotations=32, T=4, steps=(2, 4, 6, 8)):
-    """sealwatch's GFR (original DDE variant, QF75 steps) with the per-image work vectorised:
-    the 256 Gabor kernels are built once per process, and the 25 merged histograms of each
-    filter output come from one bincount over (row mod 8, col mod 8, value) instead of 64
-    np.histogram calls (2/3 of sealwatch's time here). Same numbers as
-    sealwatch.gfr.extract_from_file(path, qf=75); every run checks that first."""
-    import scipy.signal
-    from sealwatch import dctr, tools
-    from sealwatch.gfr import _gfr
-    if "kernels" not in _GFR:
-        rotations = np.arange(num_rotations) * np.pi / num_rotations
-        _GFR["kernels"] = [(p, s, r, _gfr.compute_gabor_kernel(sigma, theta, phi, 0.5))
-                           for p, phi in enumerate((0, np.pi / 2)) for s, sigma in enumerate((0.5, 0.75, 1, 1.25))
-                           for r, theta in enumerate(rotations)]
-        merged = dctr._dctr.get_symmetric_histogram_coordinates()
-        m = np.zeros((len(merged), 64))
-        for h, coords in enumerate(merged):
-            for row, col in coords:
-                m[h, row * 8 + col] = 1
-        _GFR["merge"] = m
-    img = tools.jpeg.decompress_from_file(path)
-    merge = _GFR["merge"]
-    inter = np.zeros((2, 4, num_rotations, len(merge), T + 1))
-    pos = None
-    for p, s, r, kernel in _GFR["kernels"]:
-        q = np.abs(tools.matlab.round(scipy.signal.fftconvolve(img, kernel, mode="valid") / steps[s]))
-        q = np.minimum(q, T).astype(np.int64)
-        if pos is None:
-            h, w = q.shape
-            pos = ((np.arange(h) % 8)[:, None] * 8 + (np.arange(w) % 8)[None, :]) * (T + 1)
-        counts = np.bincount((pos + q).ravel(), minlength=64 * (T + 1)).reshape(64, T + 1)
-        sub = merge @ counts
-        with np.errstate(invalid="ignore", divide="ignore"):
-            inter[p, s, r] = sub / sub.sum(axis=1, keepdims=True)
-    out = np.zeros((2, 4, num_rotations // 2 + 1, len(merge), T + 1))
-    out[:, :, 0] = inter[:, :, 0]
-    out[:, :, -1] = inter[:, :, num_rotations // 2]
-    k = np.arange(1, num_rotations // 2)
-    out[:, :, k] = (inter[:, :, k] + inter[:, :, -k]) / 2
-    return out
-
-
-def check_gfr_fast(paths):
-    import sealwatch
-    for path in paths:
-        ref = np.asarray(sealwatch.gfr.extract_from_file(path, qf=75))
-        np.testing.assert_allclose(gfr_fast(path), ref, rtol=1e-12, atol=1e-12, equal_nan=True,
-                                   err_msg=f"gfr_fast differs from sealwatch on {path}")
-
-
-def _features(kind, path):
-    import sealwatch
-    if kind == "dctr":
-        f = sealwatch.dctr.extract_from_file(path, qf=75)
-    else:
-        f = gfr_fast(path)
-    if isinstance(f, dict):
-        return np.concatenate([np.asarray(v, np.float32).ravel() for v in f.values()])
-    return np.asarray(f, np.float32).ravel()
-
-
-def _feature_matrix(kind, paths, cache_dir, workers=None):
-    """Features of `paths`, cached under a name derived from the path list, so the cover
-    features computed for one algorithm are reused by the others."""
-    import hashlib
-    digest = hashlib.sha1("\n".join(os.path.abspath(p) for p in paths).encode()).hexdigest()[:16]
-    cache = os.path.join(cache_dir, f"features_{kind}_{digest}.npy")
-    if os.path.exists(cache):
-        return np.load(cache), cache
-    import functools
-    from data_tools.parallel import run_local
-    x = np.stack(list(run_local(functools.partial(_features, kind), paths, workers, desc=f"{kind} features",
-                                ordered=True)))
-    np.save(cache + ".tmp.npy", x)
-    os.replace(cache + ".tmp.npy", cache)
-    return x, cache
-
-
-def _fld(paths, seed):
-    """FLD ensemble fit and test scores; runs in its own process (torch, pulled in by
-    sealwatch, and TensorFlow crash when loaded into one process here)."""
-    from sealwatch.ensemble_classifier.fld_ensemble_trainer import FldEnsembleTrainer
-    tc, ts, xc, xs = (np.load(p) for p in paths)
-    ensemble, _ = FldEnsembleTrainer(tc, ts, seed=seed, verbose=0).train()
-    return np.concatenate([ensemble.predict_confidence(xc), ensemble.predict_confidence(xs)])
-
-
-def rich_model(kind, work, alg, split, seed, workers=None):
-    """FLD ensemble on DCTR or GFR features; returns (stego scores, labels, ids, train seconds)."""
-    import multiprocessing as mp
-    t = time.time()
-    train, test = _pairs(work, alg, split["train"] + split.get("val", [])), _pairs(work, alg, split["test"])
-    if kind == "gfr":   # in its own process: sealwatch pulls torch, which crashes next to TensorFlow here
-        with mp.get_context("spawn").Pool(1) as pool:
-            pool.apply(check_gfr_fast, ([train[0][0], train[0][1], test[-1][1]],))
-    paths = []
-    for pairs in (train, test):
-        for side in (0, 1):
-            paths.append(_feature_matrix(kind, [pair[side] for pair in pairs], work, workers)[1])
-    with mp.get_context("spawn").Pool(1) as pool:
-        confidence = pool.apply(_fld, (paths, seed))
-    scores = (confidence + 1) / 2
-    labels = np.concatenate([np.zeros(len(test)), np.ones(len(test))])
-    ids = [c for c, _, _ in _pairs(work, alg, split["test"], with_ids=True)] * 2
-    return scores, labels, ids, time.time() - t
-
-
-def warmup_records(work, alg, payload, seed, workers, split):
-    """Records at a larger payload for the curriculum warm-up (same split)."""
-    from data_tools.embed import embed
-    from data_tools.tfrecords import make_tfrecords
-    stego = os.path.join(work, f"stego_{alg}_warmup{payload}")
-    embed(os.path.join(work, "covers"), stego, alg, payload, seed=seed, workers=workers)
-    out = os.path.join(work, f"records_{alg}_warmup{payload}")
-    make_tfrecords(os.path.join(work, "covers"), [stego], out, split=split, workers=workers)
-    return out
+def rich_model(kind, exp, alg, payload, seed):
+    """FLD ensemble on DCTR or GFR features (kerastego.baselines.rich): train on the
+    train + val photos, score the test photos. (scores, labels, ids, seconds)."""
+    from kerastego.baselines.rich import rich_model_scores
+    train = exp.pairs(alg, payload, "train") + exp.pairs(alg, payload, "val")
+    test = exp.pairs(alg, payload, "test")
+    scores, labels, seconds = rich_model_scores(kind, [p[1:] for p in train], [p[1:] for p in test], exp.work,
+                                                seed, exp.workers)
+    return scores, labels, [c for c, _, _ in test] * 2, seconds
 
 
 def _train(name, rec, out, size, steps, seed, batch_pairs, init_from=None):
     from kerastego.training import TrainConfig, train
-    lr = 1e-3 if "srnet" in name else 0.01
+    from kerastego.models import model_family
+    lr = 1e-3 if model_family(name) == "srnet" else 0.01
     return train(TrainConfig(train_data=os.path.join(rec, "train-*"), val_data=os.path.join(rec, "val-*"),
                              out_dir=out, model=name, image_size=size, batch_pairs=batch_pairs, steps=steps,
                              val_every=max(steps // 6, 1), checkpoint_every=max(steps // 6, 1), learning_rate=lr,
@@ -200,11 +71,10 @@ def _train(name, rec, out, size, steps, seed, batch_pairs, init_from=None):
                              select_by="p_e"))   # the rule the published table's models were kept by
 
 
-def deep_model(name, work, alg, size, steps, seed, batch_pairs, warmup=None, warmup_steps=0):
-    """Train (optionally after a warm-up at a larger payload) and score the test split:
-    (scores, labels, ids, seconds). The seconds are the trainer's own total (warm-up +
-    training, summed over resumes)."""
-    rec = os.path.join(work, f"records_{alg}")
+def deep_model(name, work, rec, alg, size, steps, seed, batch_pairs, warmup=None, warmup_steps=0):
+    """Train on the records `rec` (optionally after a warm-up on `warmup`, records at a
+    larger payload) and score the test split: (scores, labels, ids, seconds). The
+    seconds are the trainer's own total (warm-up + training, summed over resumes)."""
     init_from, seconds = None, 0.0
     if warmup and warmup_steps:
         w = _train(name, warmup, os.path.join(work, f"warmup_{alg}_{name}_seed{seed}"), size, warmup_steps, seed,
@@ -251,21 +121,23 @@ def main():
     algorithms = args.algorithms.split(",")
     plan = method_plan(args.methods, algorithms)
     method_steps = parse_method_steps(args.method_steps)
-    _, split = build_data(args.work, args.size, algorithms, args.payload, args.seed, args.workers,
-                          args.max_per_source, args.sources)
+    exp = experiment(args)
+    records = {alg: exp.records(alg, args.payload) for alg in algorithms}
+    split = exp.split()
     ensemble_algs = set(args.ensemble_algorithms.split(",")) if args.ensemble_algorithms else set(algorithms)
     results = {}
     for alg in algorithms:
         results[alg] = {}
         methods = [m for m in plan if alg in plan[m]]
-        warm = (warmup_records(args.work, alg, args.warmup_payload, args.seed, args.workers, split)
+        warm = (exp.records(alg, args.warmup_payload)
                 if args.warmup_steps and set(methods) - {"dctr", "gfr"} else None)
 
         def run(method, seed):
             if method in ("dctr", "gfr"):
-                return rich_model(method, args.work, alg, split, seed, args.workers)
+                return rich_model(method, exp, alg, args.payload, seed)
             warmup_steps, steps = method_steps.get(method, (args.warmup_steps, args.steps))
-            return deep_model(method, args.work, alg, args.size, steps, seed, args.batch_pairs, warm, warmup_steps)
+            return deep_model(method, args.work, records[alg], alg, args.size, steps, seed, args.batch_pairs, warm,
+                              warmup_steps)
 
         hybrid_scores = []
         for method in methods:
@@ -333,27 +205,12 @@ def parse_method_steps(spec):
 
 def cached(work, alg, method, seed, compute):
     """(scores, labels, ids, train seconds) of one method, kept in work/results so a
-    re-run (more methods, another algorithm) reuses every finished one. Results saved
-    before ids were kept get them back by re-scoring the saved best model (deep models)
-    or from the sorted test pairs (rich models, whose order is fixed)."""
+    re-run (more methods, another algorithm) reuses every finished one."""
     path = os.path.join(work, "results", f"{alg}_{method}_seed{seed}.npz")
     if os.path.exists(path):
         r = np.load(path)
-        if "ids" in r:
-            return r["scores"], r["labels"], [str(i) for i in r["ids"]], float(r["seconds"])
-        seconds = float(r["seconds"])
-        if method in DEEP:
-            scores, labels, ids = score_test(os.path.join(work, f"train_{alg}_{method}_seed{seed}", "best.keras"),
-                                             os.path.join(work, f"records_{alg}"))
-        else:
-            scores, labels = r["scores"], r["labels"]
-            from data_tools.tfrecords import load_split
-            split = load_split(os.path.join(work, f"records_{alg}", "split.json"))
-            ids = [c for c, _, _ in _pairs(work, alg, split["test"], with_ids=True)] * 2
-        result = scores, labels, ids, seconds
-    else:
-        result = compute()
-    scores, labels, ids, seconds = result
+        return r["scores"], r["labels"], [str(i) for i in r["ids"]], float(r["seconds"])
+    scores, labels, ids, seconds = compute()
     if len(ids) != len(scores):
         raise ValueError(f"{path}: {len(scores)} scores but {len(ids)} ids")
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -46,6 +46,18 @@ def count_and_check(file_pattern):
     return counts
 
 
+def quant_tables_of(file_pattern, per_shard=256):
+    """The distinct 8x8 quant tables among the first `per_shard` pairs of each shard
+    (a dataset's JPEG qualities, recorded in the models trained on it)."""
+    import numpy as np
+    tables = set()
+    for f in list_shards(file_pattern):
+        for record in tf.data.TFRecordDataset(f, compression_type=compression_of(f)).take(per_shard):
+            table = tf.io.parse_single_example(record, {"quant_table": tf.io.FixedLenFeature([], tf.string)})
+            tables.add(tuple(np.frombuffer(table["quant_table"].numpy(), "<f4").astype(float)))
+    return [np.asarray(t).reshape(8, 8) for t in sorted(tables)]
+
+
 def _pair_to_images(ex, op=None):
     coefs = [ex["cover"], ex["stego"]]
     qt = ex["quant_table"]

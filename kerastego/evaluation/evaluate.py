@@ -8,12 +8,13 @@ import numpy as np
 import tensorflow as tf
 
 from kerastego.conventions import TTA_VIEWS
-from kerastego.data import make_dataset
+from kerastego.data import make_dataset, quant_tables_of
 from kerastego.data.augment import dihedral_batch
 from kerastego.evaluation.ensemble import align_members, majority_vote, mean_probability
 from kerastego.evaluation.metrics import summarize
 from kerastego.evaluation.plots import plot_roc
 from kerastego.models.inputs import model_input
+from kerastego.models.quality import quality_warning, training_tables
 
 
 def predict_split(model, pattern, batch_pairs=32, views=1):
@@ -36,6 +37,13 @@ def predict_split(model, pattern, batch_pairs=32, views=1):
     return np.concatenate(probs), np.concatenate(labels), ids
 
 
+def _quality_warning(model, test_data):
+    """The first test table the model was not trained on, as a warning (None if all match)."""
+    tables = training_tables(model)
+    warnings = [w for w in (quality_warning(t, tables) for t in quant_tables_of(test_data)) if w]
+    return warnings[0] if warnings else None
+
+
 def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32, thresholds=None, views=1):
     """Metrics for each model and, with several models, the majority-vote and
     mean-probability ensembles. Writes report.json and roc.png into out_dir.
@@ -49,6 +57,7 @@ def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32, t
         p, y, i = predict_split(model, test_data, batch_pairs, views)
         members.append((p, y, i))
         report["models"][name] = summarize(p, y, threshold)
+        report["models"][name]["quality_warning"] = _quality_warning(model, test_data)
         curves[name] = (p, y)
     if len(members) > 1:
         probs, labels, _ = align_members(members, names)
@@ -76,4 +85,6 @@ def format_report(report):
         rows.append((name, f"{m['accuracy']:.4f}", at, f"{m['p_e']:.4f}", f"{m['pfa_at_pd50']:.4f}",
                      f"{m['auc']:.4f}", str(m["n"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
+    warnings = [f"WARNING {name}: {m['quality_warning']}" for name, m in report["models"].items()
+                if m.get("quality_warning")]
+    return "\n".join(["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows] + warnings)

@@ -14,11 +14,13 @@ majority vote (ties broken by the mean probability), as in the hybrid paper.
 import os
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from kerastego.conventions import COEFFICIENTS, IMAGE, QUANT_TABLE
 from kerastego.layers import decompress_tf
 from kerastego.models.inputs import model_input, pixel_range_model
+from kerastego.models.quality import training_tables
 
 OUTPUTS = ("probability", "class", "vote")
 
@@ -28,6 +30,10 @@ class ExportModule(tf.Module):
         super().__init__()
         self.members = [pixel_range_model(m) for m in models]
         self.size = size
+        # the JPEG qualities the members were trained at (detect warns on other files)
+        tables = {tuple(t.ravel()) for m in models for t in training_tables(m)}
+        self.training_quant_tables = tf.Variable(np.reshape(sorted(tables) or np.zeros((0, 64)), (-1, 8, 8)),
+                                                 dtype=tf.float32, trainable=False, name="training_quant_tables")
 
     def _outputs(self, image):
         probs = tf.stack([m(image, training=False)[:, 1] for m in self.members])   # (models, batch)

@@ -13,6 +13,7 @@ import numpy as np
 
 from kerastego.conventions import COEFFICIENTS, QUANT_TABLE, TTA_VIEWS
 from kerastego.jpeg_io import JpegError, read_coefficients
+from kerastego.models.quality import quality_warning
 
 JPEG_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif")
 
@@ -61,8 +62,10 @@ class KerasDetector:
         import tensorflow as tf
         from kerastego.models.inputs import model_input
         from kerastego.layers import decompress_tf
+        from kerastego.models.quality import training_tables
         self.model = keras.models.load_model(path)
         self.kind, self.size = model_input(self.model)
+        self.training_tables = training_tables(self.model)
         if self.kind == COEFFICIENTS:
             self._fn = tf.function(lambda c, q: self.model({COEFFICIENTS: c, QUANT_TABLE: q}, training=False))
         else:
@@ -80,6 +83,8 @@ class SavedModelDetector:
         self.loaded = tf.saved_model.load(path)
         self.fn = self.loaded.signatures["serving_default"]
         self.size = int(self.fn.structured_input_signature[1][COEFFICIENTS].shape[1])
+        recorded = getattr(self.loaded, "training_quant_tables", None)   # exports before the record: none
+        self.training_tables = [] if recorded is None else list(recorded.numpy())
 
     def __call__(self, coefficients, quant_tables):
         return self.fn(coefficients=coefficients, quant_table=quant_tables)["probability"].numpy()
@@ -131,11 +136,12 @@ def detect(paths, detector, batch_size=32, threshold=0.5, backend="jpeglib", vie
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold must be a probability strictly between 0 and 1, got {threshold}")
     files, skipped = expand_paths(paths)
-    rows = [{"file": p, "probability": None, "verdict": None, "tiles": 0,
+    rows = [{"file": p, "probability": None, "verdict": None, "tiles": 0, "quality_warning": "",
              "note": "" if why == "EMPTY" else f"skipped: {why}",
              "error": f"{p}: folder holds no JPEG files" if why == "EMPTY" else ""} for p, why in skipped]
     for path in files:
-        row = {"file": path, "probability": None, "verdict": None, "tiles": 0, "note": "", "error": ""}
+        row = {"file": path, "probability": None, "verdict": None, "tiles": 0, "note": "", "error": "",
+               "quality_warning": ""}
         try:
             c, qt, colour = read_coefficients(path, allow_colour=True, backend=backend)
             parts = tiles(c, detector.size)
@@ -149,6 +155,8 @@ def detect(paths, detector, batch_size=32, threshold=0.5, backend="jpeglib", vie
             notes.append(f"analysed {covered[1]}x{covered[0]} of {c.shape[1]}x{c.shape[0]} pixels "
                          f"({len(parts)} tile(s) of {detector.size})")
         row["note"] = "; ".join(notes)
+        # a verdict on a JPEG quality the model never saw is not given silently
+        row["quality_warning"] = quality_warning(qt, getattr(detector, "training_tables", [])) or ""
         probs = []
         for i in range(0, len(parts), batch_size):
             chunk = np.stack(parts[i:i + batch_size]).astype(np.int16)
@@ -177,5 +185,7 @@ def format_rows(rows, fmt="table"):
             lines.append(f"SKIP   {r['file']}: {r['note']}")
         else:
             note = f"  ({r['note']})" if r["note"] else ""
-            lines.append(f"{r['verdict']:<6} p={r['probability']:.4f}  tiles={r['tiles']:<3} {r['file']}{note}")
+            verdict = f"{r['verdict']}?" if r.get("quality_warning") else r["verdict"]
+            warn = f"  UNRELIABLE: {r['quality_warning']}" if r.get("quality_warning") else ""
+            lines.append(f"{verdict:<6} p={r['probability']:.4f}  tiles={r['tiles']:<3} {r['file']}{note}{warn}")
     return "\n".join(lines)

@@ -11,13 +11,14 @@ import dataclasses
 
 import keras
 
-from kerastego.layers import Abs, CaffeAvgPool2D, DCTConv, JpegDecompress, LevelShift, QuantizeTruncate, Truncate
+from kerastego.layers import (Abs, CaffeAvgPool2D, DCTConv, JpegDecompress, LevelShift, QuantizeTruncate,
+                              TrainingQuantTables, Truncate)
 
 PASS_THROUGH = (keras.layers.BatchNormalization, keras.layers.ReLU, keras.layers.Activation,
                 keras.layers.LeakyReLU, keras.layers.AveragePooling2D, keras.layers.MaxPooling2D,
                 keras.layers.Dropout, keras.layers.ZeroPadding2D, keras.layers.SpatialDropout2D,
                 keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D,
-                Abs, CaffeAvgPool2D, LevelShift, QuantizeTruncate, Truncate)
+                Abs, CaffeAvgPool2D, LevelShift, QuantizeTruncate, TrainingQuantTables, Truncate)
 
 
 @dataclasses.dataclass

@@ -7,8 +7,9 @@ from the difference inside a pair, so a pair is never split across replicas.
 import keras
 import tensorflow as tf
 
-from kerastego.data import make_dataset
+from kerastego.data import make_dataset, quant_tables_of
 from kerastego.models import build_model
+from kerastego.models.quality import with_training_tables
 from kerastego.training.distribute import is_chief, with_synchronized_bn
 from kerastego.training.presets import make_optimizer
 
@@ -35,6 +36,8 @@ class StegoTask:
         self.workers, self.worker_index = worker_layout(strategy)
         self.global_images = 2 * preset.batch_pairs
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
+        # the JPEG qualities trained on, recorded in every saved model (detect warns on others)
+        self.training_tables = quant_tables_of(cfg.train_data)
 
     def build(self):
         """Model and optimizer; call inside strategy.scope()."""
@@ -46,6 +49,10 @@ class StegoTask:
         self.optimizer = make_optimizer(self.preset, cfg.ema_momentum)
         self.optimizer.build(self.model.trainable_variables)
         return self.model, self.optimizer
+
+    def save(self, path):
+        """Save the model with the training data's quant tables recorded in it."""
+        with_training_tables(self.model, self.training_tables).save(path)
 
     def dataset(self, seed, deterministic):
         """This worker's share of the training pairs; a plain (per-worker) iterator over

@@ -181,7 +181,7 @@ def train(cfg, strategy=None):
     elapsed = time.time() - t0
     if task.chief:
         with inference_weights(model, optimizer, task.bn_batches()):
-            model.save(os.path.join(cfg.out_dir, "final.keras"))
+            task.save(os.path.join(cfg.out_dir, "final.keras"))
     history.close(cfg.out_dir)
     return _summary(cfg, task, state, keeper, start_step, elapsed)
 
@@ -219,7 +219,7 @@ def _validate_and_keep(cfg, task, keeper, step):
         val = validate(task.model, cfg.val_data, task.preset.batch_pairs)
         improved = keeper.improves(val)
         if improved and task.chief:
-            task.model.save(os.path.join(cfg.out_dir, "best.keras"))
+            task.save(os.path.join(cfg.out_dir, "best.keras"))
     if improved:
         keeper.record(val, step)
     return val

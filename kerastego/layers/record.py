@@ -1,0 +1,30 @@
+"""A record the model carries: the JPEG quantization table(s) of its training data.
+
+A detector learns the statistics of one JPEG quality; on another quality its scores
+are unreliable (measured: clean QF30 photos scored p ~ 1.0 "stego" with a QF75 model).
+The tables live in an identity layer at the model's output because a .keras file has
+no other place for metadata that survives save, load, export and pruning.
+"""
+import keras
+
+
+@keras.saving.register_keras_serializable(package="kerastego")
+class TrainingQuantTables(keras.layers.Layer):
+    """Identity; its config holds the training data's 8x8 tables (lists of 64 numbers)."""
+
+    def __init__(self, tables=(), **kwargs):
+        kwargs.pop("trainable", None)
+        super().__init__(trainable=False, **kwargs)
+        self.tables = [[float(v) for v in t] for t in tables]
+
+    def call(self, x):
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("trainable", None)
+        config.update(tables=self.tables)
+        return config

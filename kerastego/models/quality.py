@@ -1,0 +1,63 @@
+"""Which JPEG quality a model was trained at, and whether a file matches it.
+
+The trainer records its training data's quantization tables in the saved model
+(`with_training_tables`); detect, evaluate and the export compare each file's table
+with them, and name both qualities when they differ. Qualities are estimated against
+the IJG (libjpeg) scaling of the standard luminance table, what almost every encoder uses.
+"""
+import numpy as np
+
+from kerastego.layers import TrainingQuantTables
+
+RECORD_LAYER = "training_quant_tables"
+# ITU-T T.81 Annex K luminance table, row-major
+STD_LUMINANCE = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], np.float64).reshape(8, 8)
+
+
+def table_for_quality(quality):
+    """libjpeg's luminance table at quality 1..100."""
+    q = int(quality)
+    scale = 5000 / q if q < 50 else 200 - 2 * q
+    return np.clip(np.floor((STD_LUMINANCE * scale + 50) / 100), 1, 255)
+
+
+def estimate_quality(table):
+    """The libjpeg quality whose table is closest to `table` (exact for libjpeg files)."""
+    t = np.asarray(table, np.float64).reshape(8, 8)
+    return int(min(range(1, 101), key=lambda q: float(np.abs(table_for_quality(q) - t).sum())))
+
+
+def with_training_tables(model, tables):
+    """The model with its training tables recorded at the output (identity layer);
+    replaces an earlier record. tables: iterable of (8, 8)."""
+    import keras
+    unique = sorted({tuple(np.asarray(t, np.float64).ravel()) for t in tables})
+    output = model.output
+    if model.layers[-1].name == RECORD_LAYER:
+        output = model.layers[-1].input
+    recorded = TrainingQuantTables(unique, name=RECORD_LAYER)(output)
+    return keras.Model(model.input, recorded, name=model.name)
+
+
+def training_tables(model):
+    """The recorded training tables as (8, 8) arrays ([] for a model without a record)."""
+    try:
+        layer = model.get_layer(RECORD_LAYER)
+    except ValueError:
+        return []
+    return [np.asarray(t, np.float64).reshape(8, 8) for t in layer.tables]
+
+
+def quality_warning(table, tables):
+    """None when `table` is one of the training tables (or none were recorded), else the
+    message every output format carries."""
+    if not len(tables):
+        return None
+    t = np.asarray(table, np.float64).reshape(8, 8)
+    if any(np.array_equal(t, np.asarray(x).reshape(8, 8)) for x in tables):
+        return None
+    trained = "/".join(str(q) for q in sorted({estimate_quality(x) for x in tables}))
+    return f"quality differs from training (QF~{estimate_quality(t)} vs {trained}): verdict unreliable"
