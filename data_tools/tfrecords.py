@@ -100,6 +100,7 @@ def make_tfrecords(covers_dir, stego_dirs, out_dir, fractions=None, seed=0, pair
     os.makedirs(out_dir, exist_ok=True)
     for path in remove_stale_temporaries(out_dir):
         print(f"make_tfrecords: removed {path}, left by a killed run")
+    given = split          # recorded as given: None means "drawn from fractions and seed"
     known = None if split is None else {s for v in split.values() for s in v}
     pairs, skipped = pair_list(covers_dir, stego_dirs, known)
     if not pairs:
@@ -112,8 +113,8 @@ def make_tfrecords(covers_dir, stego_dirs, out_dir, fractions=None, seed=0, pair
     # shards already on disk belong to these settings: a re-run with others is refused
     record_parameters(os.path.join(out_dir, "records.json"), {
         "covers_dir": os.path.abspath(covers_dir), "stego_dirs": [os.path.abspath(d) for d in stego_dirs],
-        "seed": seed, "fractions": fractions, "pairs_per_shard": pairs_per_shard, "compress": bool(compress),
-        "sources": split})
+        "seed": seed, "fractions": fractions if given is None else None, "pairs_per_shard": pairs_per_shard,
+        "compress": bool(compress), "sources": given})
     ext = ".tfrecord.gz" if compress else ".tfrecord"
     jobs, summary = [], {}
     for name, sources in split.items():

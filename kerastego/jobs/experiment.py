@@ -3,6 +3,7 @@ from photos -> stego per (algorithm, payload) -> pair records split by photo, wi
 one split shared by every record set (so a curriculum warm-up, a mismatch test or a
 transfer test never trains on a photo another set tests on). Every step resumes.
 """
+import json
 import os
 import shutil
 
@@ -46,14 +47,24 @@ class Experiment:
         stego = self.stego(algorithm, payload, split_names)
         out = os.path.join(self.work, f"records_{algorithm}_{payload}")
         split = self.split()
-        if split is None:
+        if split is None or self._drew_split(out):
             make_tfrecords(self.covers_dir, [stego], out, self.fractions, seed=self.seed, workers=self.workers)
             shutil.copyfile(os.path.join(out, SPLIT_FILE), os.path.join(self.work, SPLIT_FILE))
         else:
             if split_names is not None:
                 split = {n: split[n] for n in split_names}
-            make_tfrecords(self.covers_dir, [stego], out, split=split, workers=self.workers)
+            make_tfrecords(self.covers_dir, [stego], out, split=split, seed=self.seed, workers=self.workers)
         return out
+
+    @staticmethod
+    def _drew_split(records):
+        """Whether `records` is the set whose run drew the split (a re-run must repeat
+        that call, not reuse the split: the folder records how it was made)."""
+        path = os.path.join(records, "records.json")
+        if not os.path.exists(path):
+            return False
+        with open(path) as f:
+            return json.load(f).get("sources") is None
 
     def pairs(self, algorithm, payload, split_name):
         """[(cover id, cover path, stego path)] of one split, sorted by cover id."""
