@@ -61,8 +61,25 @@ def _spread(items, limit):
     return [items[i] for i in sorted(set(idx))]
 
 
+def image_ids(sources):
+    """path -> an id unique per source *path*, the prefix of its covers' ids: the source
+    name when it has one path, else source-stem, and a short hash of the path where
+    names still collide (IMG_1.jpg beside IMG_1.png, case/evid.jpg beside case_evid.jpg)."""
+    import hashlib
+    paths_of = {}
+    for source, path in sources:
+        paths_of.setdefault(source, []).append(path)
+    ids = {path: source if len(paths) == 1 else f"{source}-{os.path.splitext(os.path.basename(path))[0]}"
+           for source, paths in paths_of.items() for path in paths}
+    counts = {}
+    for i in ids.values():
+        counts[i] = counts.get(i, 0) + 1
+    return {path: i if counts[i] == 1 else f"{i}-{hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:6]}"
+            for path, i in ids.items()}
+
+
 def _covers_for_source(job, out_dir, size, crop, stride, quality, min_std, max_per_source):
-    source, path = job
+    source, path, image_id = job
     try:
         img, _ = load_grayscale(path)
     except ValueError as e:
@@ -76,7 +93,7 @@ def _covers_for_source(job, out_dir, size, crop, stride, quality, min_std, max_p
              if img[r:r + size, c:c + size].std() >= min_std]
     for r, c in _spread(boxes, max_per_source):
         tile = img[r:r + size, c:c + size]
-        cover_id = f"{source}_r{r:04d}_c{c:04d}"
+        cover_id = f"{image_id}_r{r:04d}_c{c:04d}"
         name = f"{cover_id}.jpg"
         _write_jpeg(os.path.join(out_dir, name), tile, quality)
         covers.append({"cover_id": cover_id, "file": name, "crop": [r, c, size, size]})
@@ -92,15 +109,20 @@ def make_covers(sources, out_dir, size=256, crop="left-top", stride=None, qualit
     os.makedirs(out_dir, exist_ok=True)
     if crop not in CROPS:
         raise ValueError(f"crop must be one of {CROPS}, got {crop!r}")
-    if size % 8:
-        raise ValueError(f"size must be a multiple of 8 (JPEG blocks), got {size}")
+    if size <= 0 or size % 8:
+        raise ValueError(f"size must be a positive multiple of 8 (JPEG blocks), got {size}")
+    if not 1 <= int(quality) <= 100:
+        raise ValueError(f"quality must be in 1..100, got {quality}")
+    if stride is not None and stride <= 0 or max_per_source is not None and max_per_source <= 0:
+        raise ValueError(f"stride and max_per_source must be positive, got {stride} and {max_per_source}")
     remove_stale_temporaries(out_dir)
     record_parameters(os.path.join(out_dir, "covers.json"), {"size": size, "crop": crop, "stride": stride,
                                                              "quality": quality, "min_std": min_std,
                                                              "max_per_source": max_per_source})
     manifest = os.path.join(out_dir, MANIFEST)
     done = {r["source_path"] for r in read_jsonl(manifest)}
-    todo = [s for s in sources if s[1] not in done]
+    ids = image_ids(sources)
+    todo = [(source, path, ids[path]) for source, path in sources if path not in done]
     if len(todo) < len(sources):
         print(f"make_covers: {len(sources) - len(todo)} source image(s) already done, {len(todo)} to go")
     fn = functools.partial(_covers_for_source, out_dir=out_dir, size=size, crop=crop, stride=stride,

@@ -55,8 +55,41 @@ def pair_list(covers_dir, stego_dirs, sources=None):
     return pairs, skipped
 
 
-def _write_shard(job, compress):
-    """Write one shard; returns ('ok', {...}) or ('skip', {...}) for bad pairs inside it."""
+def _mismatch(c, qt, expect):
+    """Why a cover does not belong in a set of one size and quality (None if it does)."""
+    from kerastego.models.quality import estimate_quality
+    shape, table = expect
+    if c.shape != shape:
+        return f"cover is {c.shape[1]}x{c.shape[0]}, the set is {shape[1]}x{shape[0]}"
+    if tuple(qt.ravel()) != table:
+        return (f"cover's quant table (QF~{estimate_quality(qt)}) differs from the set's "
+                f"(QF~{estimate_quality(table)})")
+    return None
+
+
+def _set_reference(covers_dir, pairs, sample=64):
+    """(shape, quant table) every pair of the set must have: what make_covers recorded
+    in covers.json (size, quality), else the most common among the first covers."""
+    import collections
+    import json
+    import numpy as np
+    from kerastego.jpeg_io import read_coefficients
+    from kerastego.models.quality import table_for_quality
+    params = os.path.join(covers_dir, "covers.json")
+    if os.path.exists(params):
+        with open(params) as f:
+            p = json.load(f)
+        return (p["size"], p["size"]), tuple(np.asarray(table_for_quality(p["quality"]), np.float32).ravel())
+    seen = collections.Counter()
+    for pair in pairs[:sample]:
+        c, qt, _ = read_coefficients(pair[2])
+        seen[(c.shape, tuple(qt.ravel()))] += 1
+    return seen.most_common(1)[0][0]
+
+
+def _write_shard(job, compress, expect):
+    """Write one shard; returns ('ok', {...}) or ('skip', {...}) for bad pairs inside it.
+    expect: (shape, quant table) every pair of the set must have."""
     import tensorflow as tf
     from kerastego.data.schema import serialize_pair
     from kerastego.jpeg_io import JpegError, read_coefficients
@@ -74,6 +107,10 @@ def _write_shard(job, compress):
                 continue
             if c.shape != s.shape or (qt != qs).any():
                 bad.append({"path": spath, "problem": "stego does not match its cover (size or quant table)"})
+                continue
+            problem = _mismatch(c, qt, expect)
+            if problem:
+                bad.append({"path": cpath, "problem": problem})
                 continue
             w.write(serialize_pair(c, s, qt, cid, source, alg, payload))
             n += 1
@@ -110,6 +147,10 @@ def make_tfrecords(covers_dir, stego_dirs, out_dir, fractions=None, seed=0, pair
         counts[p[1]] = counts.get(p[1], 0) + 1
     if split is None:
         split = split_sources(counts, fractions, seed)
+        empty = [name for name, sources in split.items() if not sources]
+        if empty:
+            raise ValueError(f"{covers_dir}: {len(counts)} source photo(s) cannot fill the splits {fractions}: "
+                             f"{', '.join(empty)} would get none")
     # shards already on disk belong to these settings: a re-run with others is refused
     record_parameters(os.path.join(out_dir, "records.json"), {
         "covers_dir": os.path.abspath(covers_dir), "stego_dirs": [os.path.abspath(d) for d in stego_dirs],
@@ -133,12 +174,12 @@ def make_tfrecords(covers_dir, stego_dirs, out_dir, fractions=None, seed=0, pair
     done = sum(len(v["shards"]) for v in summary.values()) - len(jobs)
     if done:
         print(f"make_tfrecords: {done} shard(s) already written, {len(jobs)} to go")
-    fn = functools.partial(_write_shard, compress=compress)
+    expect = _set_reference(covers_dir, pairs)
+    fn = functools.partial(_write_shard, compress=compress, expect=expect)
     for _, rec in parallel.run(fn, jobs, runner=runner, workers=workers, desc="shards"):
         skipped.extend(rec["bad"])
     report_skipped("make_tfrecords", skipped, out_dir)
-    from kerastego.jpeg_io import read_coefficients
-    h, w = read_coefficients(pairs[0][2])[0].shape
+    h, w = expect[0]
     info = {"image_size": [int(h), int(w)], "compressed": bool(compress),
             "algorithms": sorted({p[4] for p in pairs}), "payloads": sorted({p[5] for p in pairs}),
             "splits": summary, "covers_dir": os.path.abspath(covers_dir),

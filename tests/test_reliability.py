@@ -218,3 +218,99 @@ def test_evaluate_reports_a_test_set_of_another_quality(small_dataset, trained_q
     assert report["models"]["m95"]["quality_warning"] == ("quality differs from training (QF~75 vs 95): "
                                                           "verdict unreliable")
     assert "WARNING m95: quality differs" in format_report(report)
+
+
+def test_cover_ids_are_unique_per_source_path(tmp_path):
+    import jpeglib
+    from skimage import data
+    from data_tools.covers import make_covers, sources_from_folder
+    src = tmp_path / "src"
+    (src / "case").mkdir(parents=True)
+    img = np.ascontiguousarray(data.camera()[:64, :64])
+    for rel in ("IMG_0001.jpg", "IMG_0001.png", "case/evid.jpg", "case_evid.jpg"):
+        if rel.endswith(".png"):
+            from PIL import Image
+            Image.fromarray(img[::-1]).save(src / rel)
+        else:
+            jpeglib.from_spatial(img[..., None]).write_spatial(str(src / rel), qt=90)
+    records = make_covers(sources_from_folder(str(src)), str(tmp_path / "covers"), size=64, workers=1)
+    ids = [c["cover_id"] for r in records for c in r["covers"]]
+    assert len(ids) == 4 == len(set(ids)) == len([f for f in os.listdir(tmp_path / "covers") if f.endswith(".jpg")])
+
+
+def test_bundled_photos_sharing_a_scene_keep_every_cover(tmp_path):
+    from data_tools.bundled import bundled_photos
+    from data_tools.covers import make_covers
+    moto = [s for s in bundled_photos() if s[0] == "motorcycle"]
+    assert len(moto) == 2                       # left and right views: one scene, one source for the split
+    records = make_covers(moto, str(tmp_path / "covers"), size=128, crop="tiles", stride=128, workers=1)
+    ids = [c["cover_id"] for r in records for c in r["covers"]]
+    files = [f for f in os.listdir(tmp_path / "covers") if f.endswith(".jpg")]
+    assert len(ids) == len(set(ids)) == len(files) and {r["source"] for r in records} == {"motorcycle"}
+
+
+def test_a_cover_of_another_size_or_quality_is_left_out_and_named(tmp_path, real_jpegs, capsys):
+    import jpeglib
+    from skimage import data
+    from data_tools.covers import make_covers
+    from data_tools.embed import embed
+    from data_tools.manifest import append_jsonl
+    from data_tools.tfrecords import make_tfrecords
+    from kerastego.data import count_and_check
+    covers = tmp_path / "covers"
+    make_covers([(f"p{i}", str(p)) for i, p in enumerate(real_jpegs[:4])], str(covers), size=64, workers=1)
+    odd = {"big": (128, 75), "q95": (64, 95)}
+    for name, (size, quality) in odd.items():
+        pixels = np.ascontiguousarray(data.camera()[:size, :size])[..., None]
+        jpeglib.from_spatial(pixels).write_spatial(str(covers / f"{name}.jpg"), qt=quality)
+        append_jsonl(str(covers / "covers.jsonl"), [{"source": name, "source_path": name, "quality": quality,
+                     "covers": [{"cover_id": name, "file": f"{name}.jpg", "crop": [0, 0, size, size]}]}])
+    embed(str(covers), str(tmp_path / "stego"), "nsf5", 0.4, workers=1)
+    capsys.readouterr()
+    make_tfrecords(str(covers), [str(tmp_path / "stego")], str(tmp_path / "rec"), {"train": 1.0}, workers=1)
+    out = capsys.readouterr().out
+    assert "big.jpg: cover is 128x128, the set is 64x64" in out
+    assert "q95.jpg: cover's quant table (QF~95) differs from the set's (QF~75)" in out
+    assert sum(count_and_check(str(tmp_path / "rec" / "train-*")).values()) == 4
+
+
+def test_evaluate_refuses_a_missing_or_cut_shard(small_dataset, tmp_path, tiny_model):
+    import glob as globmod
+    from kerastego.data import DataError
+    from kerastego.evaluation import evaluate
+    rec = tmp_path / "rec"
+    shutil.copytree(small_dataset["records"], rec)
+    shards = sorted(globmod.glob(str(rec / "train-*")))
+    assert len(shards) >= 2
+    os.remove(shards[0])                                         # gone without a trace
+    with pytest.raises(DataError, match=r"train-\*: read \d+ of the \d+ pairs dataset.json lists for 'train'"):
+        evaluate([tiny_model], str(rec / "train-*"))
+    report = evaluate([tiny_model], str(rec / "train-*"), names=["tiny"], allow_partial=True)
+    assert report["models"]["tiny"]["n"] > 0
+    data = open(shards[1], "rb").read()
+    open(shards[1], "wb").write(data[:len(data) // 2])           # cut mid-record
+    with pytest.raises(DataError, match=os.path.basename(shards[1]) + ": truncated or corrupt TFRecord"):
+        evaluate([tiny_model], str(rec / "train-*"), allow_partial=True)
+
+
+@pytest.mark.parametrize("binary, args, message", [
+    ("make_covers", ["--bundled", "--quality=0"], "--quality=0: must be in 1..100"),
+    ("make_covers", ["--bundled", "--size=100"], "--size=100: must be a positive multiple of 8"),
+    ("embed", ["--covers_dir=x", "--payload=1.5", "--algorithm=nsf5"], "--payload=1.5: bpnzAC is in (0, 1]"),
+    ("prune", ["--model=x.keras", "--data=x", "--epsilon=0"], "--epsilon=0.0: the rate step must be in (0, 1)"),
+    ("evaluate", ["--models=x.keras", "--test_data=x", "--batch_pairs=0"], "--batch_pairs=0: must be positive"),
+    ("export", ["--models=x.keras", "--version=0"], "--version=0: TF Serving versions are positive integers"),
+])
+def test_binaries_refuse_bad_flags_in_one_line(tmp_path, binary, args, message):
+    where = f"--base_dir={tmp_path / 'b'}" if binary == "export" else f"--out_dir={tmp_path / 'o'}"
+    r = _run([os.path.join(BIN, binary), where] + args)
+    assert r.returncode == 2, r.stderr[-500:]
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists() and not (tmp_path / "b").exists()
+
+
+def test_prune_search_refuses_a_zero_step():
+    from kerastego.models import build_model
+    from kerastego.pruning import search
+    with pytest.raises(ValueError, match=r"epsilon \(the rate step\) must be in \(0, 1\), got 0"):
+        search(build_model("calpa-srnet", input_shape=(64, 64, 1)), np.zeros((2, 64, 64, 1)), [0, 1], epsilon=0)

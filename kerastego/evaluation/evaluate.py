@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerastego.conventions import TTA_VIEWS
-from kerastego.data import make_dataset, quant_tables_of
+from kerastego.data import DataError, count_and_check, make_dataset, quant_tables_of
 from kerastego.data.augment import dihedral_batch
 from kerastego.evaluation.ensemble import align_members, majority_vote, mean_probability
 from kerastego.evaluation.metrics import summarize
@@ -17,7 +17,7 @@ from kerastego.models.inputs import model_input
 from kerastego.models.quality import quality_warning, training_tables
 
 
-def predict_split(model, pattern, batch_pairs=32, views=1):
+def predict_split(model, pattern, batch_pairs=32, views=1, allow_partial=False):
     """(stego probabilities, labels, ids) of a model on every pair of a split.
     views > 1 averages the stego probability over that many exact rot/flip views of
     each image (2: + left-right flip; 4: + up-down flip and rot180; 8: all eight):
@@ -28,13 +28,36 @@ def predict_split(model, pattern, batch_pairs=32, views=1):
     ds = make_dataset(pattern, batch_pairs, training=False, image_size=size, output=kind, with_ids=True)
     predict = tf.function(lambda x: model(x, training=False))
     probs, labels, ids = [], [], []
-    for x, y, i in ds:
-        probs.append(np.mean([predict(dihedral_batch(x, op)).numpy()[:, 1] for op in range(views)], axis=0))
-        labels.append(y.numpy())
-        ids.extend(v.decode() for v in i.numpy())
+    try:
+        for x, y, i in ds:
+            probs.append(np.mean([predict(dihedral_batch(x, op)).numpy()[:, 1] for op in range(views)], axis=0))
+            labels.append(y.numpy())
+            ids.extend(v.decode() for v in i.numpy())
+    except tf.errors.DataLossError as e:
+        count_and_check(pattern)           # raises DataError naming the cut shard
+        raise DataError(f"{pattern}: read error after {len(ids)} images ({e.message.splitlines()[0]})") from e
     if not probs:
         raise ValueError(f"{pattern}: no pairs to evaluate")
+    _check_complete(pattern, len(ids) // 2, allow_partial)
     return np.concatenate(probs), np.concatenate(labels), ids
+
+
+def _check_complete(pattern, pairs, allow_partial):
+    """Compare the pairs read with the count dataset.json lists for this split (when the
+    records came from make_tfrecords): a missing shard, or one cut exactly at a record
+    boundary, reads without any error."""
+    info_path = os.path.join(os.path.dirname(pattern), "dataset.json")
+    split = os.path.basename(pattern).split("-")[0]
+    if not os.path.exists(info_path):
+        return
+    with open(info_path) as f:
+        expected = json.load(f).get("splits", {}).get(split, {}).get("pairs")
+    if expected is None or pairs == expected:
+        return
+    message = f"{pattern}: read {pairs} of the {expected} pairs dataset.json lists for {split!r}"
+    if not allow_partial:
+        raise DataError(message + " (a shard is missing or cut; --allow_partial scores what is there)")
+    print(f"evaluate: WARNING {message}; scoring those {pairs}")
 
 
 def _quality_warning(model, test_data):
@@ -44,7 +67,8 @@ def _quality_warning(model, test_data):
     return warnings[0] if warnings else None
 
 
-def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32, thresholds=None, views=1):
+def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32, thresholds=None, views=1,
+             allow_partial=False):
     """Metrics for each model and, with several models, the majority-vote and
     mean-probability ensembles. Writes report.json and roc.png into out_dir.
     thresholds: per model, a decision threshold chosen on validation data (optional).
@@ -54,7 +78,7 @@ def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32, t
     thresholds = thresholds or [None] * len(model_paths)
     for name, path, threshold in zip(names, model_paths, thresholds):
         model = keras.models.load_model(path) if isinstance(path, str) else path
-        p, y, i = predict_split(model, test_data, batch_pairs, views)
+        p, y, i = predict_split(model, test_data, batch_pairs, views, allow_partial)
         members.append((p, y, i))
         report["models"][name] = summarize(p, y, threshold)
         report["models"][name]["quality_warning"] = _quality_warning(model, test_data)

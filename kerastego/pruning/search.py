@@ -90,6 +90,10 @@ def search(model, inputs, labels, epsilon=0.05, sigma=0.05, batch=32, samples=20
 
     Returns a SearchResult; the model's weights are restored afterwards.
     """
+    if not 0.0 < epsilon < 1.0:
+        raise ValueError(f"epsilon (the rate step) must be in (0, 1), got {epsilon}")
+    if not 0.0 <= sigma <= 1.0:
+        raise ValueError(f"sigma (the tolerated accuracy drop) must be in [0, 1], got {sigma}")
     t0 = time.time()
     graph = ChannelGraph(model)
     groups = graph.groups()

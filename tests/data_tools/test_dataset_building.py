@@ -163,8 +163,11 @@ def test_bad_inputs_are_named_and_skipped(tmp_path, capsys, real_jpegs):
     embed(str(covers), str(tmp_path / "stego"), "nsf5", 0.4, workers=1)
     assert "colour.jpg: colour JPEG where a grayscale (luminance) JPEG is needed" in capsys.readouterr().out
 
+    # one photo cannot fill a train/test split: refused, not an empty test split
+    with pytest.raises(ValueError, match=r"1 source photo\(s\) cannot fill the splits .*: test would get none"):
+        make_tfrecords(str(covers), [str(tmp_path / "stego")], str(tmp_path / "rec"), workers=1)
     # the colour cover has no stego: make_tfrecords names the missing pair
-    make_tfrecords(str(covers), [str(tmp_path / "stego")], str(tmp_path / "rec"), workers=1)
+    make_tfrecords(str(covers), [str(tmp_path / "stego")], str(tmp_path / "rec1"), {"train": 1.0}, workers=1)
     assert "colour.jpg: cover without its stego" in capsys.readouterr().out
 
 
