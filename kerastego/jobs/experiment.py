@@ -23,10 +23,14 @@ class Experiment:
         self.quality, self.max_per_source, self.seed, self.workers = quality, max_per_source, seed, workers
         self.fractions = fractions or {"train": 0.6, "val": 0.1, "test": 0.3}
         self.covers_dir = os.path.join(work, "covers")
+        self._covers_made = False
 
     def covers(self):
-        make_covers(self.photos, self.covers_dir, size=self.size, crop=self.crop, stride=self.stride,
-                    quality=self.quality, workers=self.workers, max_per_source=self.max_per_source)
+        """The covers folder, made (or resumed) on the first call of this experiment."""
+        if not self._covers_made:
+            make_covers(self.photos, self.covers_dir, size=self.size, crop=self.crop, stride=self.stride,
+                        quality=self.quality, workers=self.workers, max_per_source=self.max_per_source)
+            self._covers_made = True
         return self.covers_dir
 
     def split(self):

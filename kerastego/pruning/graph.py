@@ -3,23 +3,14 @@
 Every conv output starts a *channel space*. Per-channel layers (BN, activations,
 pooling, Q&T...) carry spaces through; an Add merges the spaces of its inputs into
 one *group* that must share a width and a channel set; a Concatenate lays spaces
-side by side (offsets); convs and dense layers consume them. A group is prunable
-when every conv producing into it is a plain Conv2D and every layer touching it is
-understood; anything else is reported, never silently skipped.
+side by side (offsets); convs and dense layers consume them. What each layer type
+does is its handler's business (kerastego.pruning.handlers); this module walks the
+graph. A group is prunable when every conv producing into it is a plain Conv2D and
+every layer touching it is understood; anything else is reported, never silently skipped.
 """
 import dataclasses
 
-import keras
-
-from kerastego.layers import (Abs, CaffeAvgPool2D, DCTConv, JpegDecompress, LevelShift, QuantizeTruncate,
-                              TrainingQuantTables, Truncate)
-
-PASS_THROUGH = (keras.layers.BatchNormalization, keras.layers.ReLU, keras.layers.Activation,
-                keras.layers.LeakyReLU, keras.layers.AveragePooling2D, keras.layers.MaxPooling2D,
-                keras.layers.Dropout, keras.layers.ZeroPadding2D, keras.layers.SpatialDropout2D,
-                keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D,
-                Abs, CaffeAvgPool2D, LevelShift, QuantizeTruncate, TrainingQuantTables, Truncate)
-
+from kerastego.pruning.handlers import Conv, handler_for
 
 @dataclasses.dataclass
 class Group:
@@ -85,51 +76,43 @@ class ChannelGraph:
         if ra != rb:
             self._parent[max(ra, rb)] = min(ra, rb)
 
+    def new_space(self, channels, owner=None, fixed=False):
+        """A new channel space (owner: the conv producing it; fixed: never pruned)."""
+        space = self._next_space
+        self._next_space += 1
+        if owner is not None:
+            self.space_owner[space] = owner
+        if fixed:
+            self._fixed.append(space)
+        return space
+
+    def union(self, a, b):
+        self._union(a, b)
+
+    def not_understood(self, layer, ins):
+        """A layer without a handler: its inputs' channels stay unpruned, and it is reported."""
+        for seg in ins:
+            self._fixed.extend(s[0] for s in seg)
+        self.unsupported.append((layer.name, f"{layer.__class__.__name__} is not understood; "
+                                             "channels feeding it are left unpruned"))
+        channels = layer.output.shape[-1]
+        return [[self.new_space(channels, fixed=True), channels]]
+
     def _analyse(self):
-        space = 0
-        fixed = []  # spaces that can never be pruned (inputs, frozen banks, dense outputs...)
+        self._next_space, self._fixed = 0, []
         for name in self.order:
             layer = self.layers[name]
             ins = [self.segments[p] for p in self.parents[name]]
-            channels = layer.output.shape[-1] if hasattr(layer, "output") else None
-            if isinstance(layer, keras.layers.InputLayer) or not self.parents[name]:
-                self.segments[name] = [[space, channels]]
-                fixed.append(space)
-                space += 1
-            elif type(layer) is keras.layers.Conv2D:
-                self.segments[name] = [[space, layer.filters]]
-                self.space_owner[space] = name
-                space += 1
-            elif isinstance(layer, PASS_THROUGH):
-                self.segments[name] = [list(s) for s in ins[0]]
-            elif isinstance(layer, keras.layers.Add):
-                for other in ins[1:]:
-                    if [s[1] for s in other] != [s[1] for s in ins[0]]:
-                        self.unsupported.append((name, "Add of tensors with different channel layouts"))
-                    for a, b in zip(ins[0], other):
-                        self._union(a[0], b[0])
-                self.segments[name] = [list(s) for s in ins[0]]
-            elif isinstance(layer, keras.layers.Concatenate) and layer.axis in (-1, 3):
-                self.segments[name] = [list(s) for seg in ins for s in seg]
-            elif isinstance(layer, keras.layers.Flatten):
-                # NHWC flatten: index = position * C + channel, so the layout repeats per position
-                shape = layer.input.shape
-                positions = int(shape[1] * shape[2]) if len(shape) == 4 else 1
-                self.segments[name] = [list(s) for _ in range(positions) for s in ins[0]]
-            else:
-                # dense, frozen DCT banks, decompression, unknown layers: a new, fixed space
-                if not isinstance(layer, (keras.layers.Dense, DCTConv, JpegDecompress)):
-                    for seg in ins:
-                        for s in seg:
-                            fixed.append(s[0])
-                    self.unsupported.append((name, f"{layer.__class__.__name__} is not understood; "
-                                                   "channels feeding it are left unpruned"))
-                self.segments[name] = [[space, channels]]
-                fixed.append(space)
-                space += 1
+            if not self.parents[name]:                    # model inputs
+                channels = layer.output.shape[-1]
+                self.segments[name] = [[self.new_space(channels, fixed=True), channels]]
+                continue
+            handler = handler_for(layer)
+            self.segments[name] = (handler.segments(self, layer, ins) if handler
+                                   else self.not_understood(layer, ins))
         for out in self.model.outputs:   # channels that reach an output keep their width
-            fixed.extend(s[0] for s in self.segments[out._keras_history[0].name])
-        self._fixed_roots = {self._find(s) for s in fixed}
+            self._fixed.extend(s[0] for s in self.segments[out._keras_history[0].name])
+        self._fixed_roots = {self._find(s) for s in self._fixed}
 
     def groups(self):
         """Groups of tied conv outputs, ordered bottom-up by their lowest conv."""
@@ -145,13 +128,13 @@ class ChannelGraph:
                 g.prunable = False
                 g.reasons.append("tied to an input, an output or a layer that is not understood")
             g.consumers = [n for n in self.order if self._reads(n, root)]
-            g.consumer_is_conv = bool(g.consumers) and type(self.layers[g.consumers[0]]) is keras.layers.Conv2D
+            g.consumer_is_conv = bool(g.consumers) and isinstance(handler_for(self.layers[g.consumers[0]]), Conv)
             out.append(g)
         return sorted(out, key=lambda g: self.order.index(g.decider))
 
     def _reads(self, name, root):
-        layer = self.layers[name]
-        if not isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+        handler = handler_for(self.layers[name])
+        if not (handler and handler.consumer):
             return False
         return any(self._find(s[0]) == root for p in self.parents[name] for s in self.segments[p])
 

@@ -1,24 +1,10 @@
 """Rebuild a functional model with fewer channels: fresh weights (CALPA-NET trains
 the slim architecture from scratch) or the surviving weights copied (the
-training-pruning-finetuning baseline)."""
-import keras
+training-pruning-finetuning baseline). Per-layer work is the layer handler's."""
 import numpy as np
 
 from kerastego.pruning.graph import ChannelGraph
-
-
-def _slice_weights(layer, old, graph, keep):
-    if type(layer) is keras.layers.Conv2D:
-        out_idx = graph.kept_channels(layer.name, keep)
-        in_idx = graph.input_channels(layer.name, keep)
-        w = [old[0][:, :, in_idx][..., out_idx]]
-        return w + ([old[1][out_idx]] if len(old) > 1 else [])
-    if isinstance(layer, keras.layers.Dense):
-        return [old[0][graph.input_channels(layer.name, keep)]] + old[1:]
-    if isinstance(layer, keras.layers.BatchNormalization):
-        idx = graph.kept_channels(layer.name, keep)
-        return [v[idx] for v in old]
-    return old
+from kerastego.pruning.handlers import handler_for
 
 
 def rebuild(model, keep, copy_weights=False, graph=None):
@@ -27,15 +13,17 @@ def rebuild(model, keep, copy_weights=False, graph=None):
     config = model.get_config()
     for layer_cfg in config["layers"]:
         layer_cfg.pop("build_config", None)   # shapes are re-inferred from the new widths
-        name = layer_cfg["name"]
-        if layer_cfg["class_name"] == "Conv2D" and graph.root_of(name) in keep:
-            layer_cfg["config"]["filters"] = len(keep[graph.root_of(name)])
+        handler = handler_for(model.get_layer(layer_cfg["name"]))
+        root = graph.root_of(layer_cfg["name"]) if handler and handler.producer else None
+        if root in keep:
+            handler.narrow(layer_cfg, len(keep[root]))
     new = model.__class__.from_config(config)
     if copy_weights:
         for layer in new.layers:
             old = model.get_layer(layer.name).get_weights()
-            if old:
-                layer.set_weights(_slice_weights(layer, old, graph, keep))
+            handler = handler_for(layer)
+            if old and handler:
+                layer.set_weights(handler.slice(graph, layer, old, keep))
     return new
 
 
@@ -45,22 +33,18 @@ def masked_weights(model, keep, graph=None):
     graph = graph or ChannelGraph(model)
     out = {}
     for layer in model.layers:
-        if type(layer) not in (keras.layers.Conv2D, keras.layers.Dense):
+        handler = handler_for(layer)
+        if not (handler and handler.consumer):
             continue
         full = graph.input_channels(layer.name, {})
         kept = set(graph.input_channels(layer.name, keep))
         if len(kept) == len(full):
             continue
-        w = [v.copy() for v in layer.get_weights()]
         removed = np.array([i for i in full if i not in kept])
-        if type(layer) is keras.layers.Conv2D:
-            w[0][:, :, removed, :] = 0
-        else:
-            w[0][removed, :] = 0
-        out[layer.name] = w
+        out[layer.name] = handler.mask(layer, layer.get_weights(), removed)
     return out
 
 
 def widths(model):
-    """Output channels of every Conv2D, by name."""
-    return {l.name: int(l.filters) for l in model.layers if type(l) is keras.layers.Conv2D}
+    """Output channels of every prunable conv, by name."""
+    return {l.name: int(l.filters) for l in model.layers if getattr(handler_for(l), "producer", False)}

@@ -2,13 +2,8 @@
 as JSON and as a PNG of widths per layer (the paper's Fig. 1 style)."""
 import json
 
-import keras
-
 from kerastego.models.counting import count_conv_params, count_flops
-
-
-def conv_widths(model):
-    return [(l.name, int(l.filters)) for l in model.layers if type(l) is keras.layers.Conv2D]
+from kerastego.pruning.rebuild import widths
 
 
 def size_summary(model):
@@ -16,7 +11,7 @@ def size_summary(model):
 
 
 def make_report(original, slim, result=None, extra=None):
-    before, after = dict(conv_widths(original)), dict(conv_widths(slim))
+    before, after = widths(original), widths(slim)
     report = {
         "layers": [{"layer": n, "original": before[n], "slim": after.get(n), "shrinking_rate": after.get(n, 0) / before[n]}
                    for n in before],

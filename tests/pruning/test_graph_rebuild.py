@@ -86,6 +86,17 @@ def test_unknown_layer_reported_not_skipped():
     g = {grp.decider: grp for grp in graph.groups()}
     assert not g["a"].prunable and g["b"].prunable
 
+    # a new layer type is one registration: per-channel, so channels pass through it
+    from kerastego.pruning.handlers import _HANDLERS, PassThrough, register_handler
+    register_handler(Mystery, PassThrough())
+    try:
+        graph = ChannelGraph(m)
+        assert graph.unsupported == [] and {grp.decider: grp for grp in graph.groups()}["a"].prunable
+        slim = rebuild(m, {graph.root_of("a"): [0, 2]}, copy_weights=True, graph=graph)
+        assert widths(slim) == {"a": 2, "b": 3}
+    finally:
+        _HANDLERS.pop(Mystery)
+
 
 @pytest.mark.parametrize("seed", range(4))
 def test_vectorised_thinet_equals_brute_force_greedy(seed):
