@@ -17,7 +17,7 @@ from kerastego.models.inputs import model_input
 from kerastego.models.quality import quality_warning, training_tables
 
 
-def predict_split(model, pattern, batch_pairs=32, views=1, allow_partial=False):
+def predict_split(model, pattern, batch_pairs=32, views=1, allow_partial=False, jit_compile=False):
     """(stego probabilities, labels, ids) of a model on every pair of a split.
     views > 1 averages the stego probability over that many exact rot/flip views of
     each image (2: + left-right flip; 4: + up-down flip and rot180; 8: all eight):
@@ -26,7 +26,7 @@ def predict_split(model, pattern, batch_pairs=32, views=1, allow_partial=False):
         raise ValueError(f"views must be one of {TTA_VIEWS}, got {views}")
     kind, size = model_input(model)
     ds = make_dataset(pattern, batch_pairs, training=False, image_size=size, output=kind, with_ids=True)
-    predict = tf.function(lambda x: model(x, training=False))
+    predict = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
     probs, labels, ids = [], [], []
     try:
         for x, y, i in ds:

@@ -91,14 +91,26 @@ class StegoTask:
             return tf.nest.map_structure(lambda t: tf.split(t, local)[i] if local > 1 else t, batch)
         return self.strategy.experimental_distribute_values_from_function(value_fn)
 
-    def train_step_fn(self):
-        """A tf.function: one step on the iterator's next batch -> (loss, accuracy)."""
+    def train_steps_fn(self, jit_compile=False):
+        """A tf.function running `n` steps on the iterator in one call, so the host waits
+        on the device once per call, not once per step -> (loss sum, accuracy sum, last
+        loss, last accuracy). jit_compile: each replica's step (forward, gradients,
+        update) compiled with XLA; the input stays outside (iterators do not compile)."""
         strategy = self.strategy
+        replica_step = tf.function(self._step_fn, jit_compile=True) if jit_compile else self._step_fn
 
-        @tf.function
-        def train_step(it):
+        def one_step(it):
             x, y = self._split_for_replicas(next(it))
-            loss, correct = strategy.run(self._step_fn, args=(x, y))
+            loss, correct = strategy.run(replica_step, args=(x, y))
             return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
                     strategy.reduce(tf.distribute.ReduceOp.SUM, correct, axis=None) / self.global_images)
-        return train_step
+
+        @tf.function
+        def train_steps(it, n):
+            loss, acc = one_step(it)
+            loss_sum, acc_sum = loss, acc
+            for _ in tf.range(n - 1):
+                loss, acc = one_step(it)
+                loss_sum, acc_sum = loss_sum + loss, acc_sum + acc
+            return loss_sum, acc_sum, loss, acc
+        return train_steps

@@ -63,6 +63,9 @@ class TrainConfig:
                                  "(e.g. 0.99); off by default, as in the papers.")
     precise_bn_batches: int = option(0, "Before each validation and save, re-estimate BatchNorm statistics as "
                                      "the average over this many training batches (0: off, as in the papers).")
+    jit_compile: bool = option(False, "Compile each training and validation step with XLA.")
+    steps_per_loop: int = option(1, "Training steps per host call (a tf.range loop on the device); logs, "
+                                 "validations and checkpoints still happen at their exact steps.")
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     verbose: int = option(1, "Progress bar.", flag=False)
 
@@ -81,11 +84,11 @@ def resolve_preset(cfg):
     return p
 
 
-def validate(model, pattern, batch_pairs):
+def validate(model, pattern, batch_pairs, jit_compile=False):
     """Accuracy (threshold 0.5), P_E and the P_E threshold on the whole validation split."""
     from kerastego.evaluation.evaluate import predict_split
     from kerastego.evaluation.metrics import accuracy, best_threshold, p_e
-    p, y, _ = predict_split(model, pattern, batch_pairs)
+    p, y, _ = predict_split(model, pattern, batch_pairs, jit_compile=jit_compile)
     return {"accuracy": accuracy(p, y), "p_e": p_e(p, y), "threshold": best_threshold(p, y)}
 
 
@@ -98,7 +101,7 @@ def check_config(cfg):
             raise ValueError(f"{name} is required")
     positive = {"batch_pairs": cfg.batch_pairs, "steps": cfg.steps, "image_size": cfg.image_size,
                 "val_every": cfg.val_every, "checkpoint_every": cfg.checkpoint_every, "log_every": cfg.log_every,
-                "keep_checkpoints": cfg.keep_checkpoints}
+                "keep_checkpoints": cfg.keep_checkpoints, "steps_per_loop": cfg.steps_per_loop}
     for name, value in positive.items():
         if value is not None and value <= 0:
             raise ValueError(f"{name}={value}: must be positive")
@@ -186,16 +189,24 @@ def train(cfg, strategy=None):
     return _summary(cfg, task, state, keeper, start_step, elapsed)
 
 
+def _steps_this_call(cfg, step, total):
+    """Steps the next call runs: at most steps_per_loop, and never past the next log,
+    validation or checkpoint step, so those happen at exactly the same steps."""
+    every = [cfg.log_every, cfg.checkpoint_every] + ([cfg.val_every] if cfg.val_data else [])
+    return min([cfg.steps_per_loop, total - step] + [e - step % e for e in every])
+
+
 def _loop(cfg, task, state, keeper, history, manager, iterator, total):
     """Train to `total` steps: log, validate and checkpoint on their schedules."""
-    train_step = task.train_step_fn()
+    train_steps = task.train_steps_fn(cfg.jit_compile)
     running = [0.0, 0.0, 0]          # loss sum, accuracy sum, steps since the last log
     t_saved = time.time()
     while state.current_step < total:
-        loss, acc = train_step(iterator)
-        state.step.assign_add(1)
+        n = _steps_this_call(cfg, state.current_step, total)
+        loss_sum, acc_sum, loss, acc = train_steps(iterator, tf.constant(n, tf.int64))
+        state.step.assign_add(n)
         s = state.current_step
-        running = [running[0] + float(loss), running[1] + float(acc), running[2] + 1]
+        running = [running[0] + float(loss_sum), running[1] + float(acc_sum), running[2] + n]
         values = [("loss", float(loss)), ("acc", float(acc))]
         if s % cfg.log_every == 0 or s == total:
             history.log_train(s, running[0] / running[2], running[1] / running[2],
@@ -216,7 +227,7 @@ def _loop(cfg, task, state, keeper, history, manager, iterator, total):
 def _validate_and_keep(cfg, task, keeper, step):
     """Validate with the inference weights; save best.keras when the score improves."""
     with inference_weights(task.model, task.optimizer, task.bn_batches()):
-        val = validate(task.model, cfg.val_data, task.preset.batch_pairs)
+        val = validate(task.model, cfg.val_data, task.preset.batch_pairs, cfg.jit_compile)
         improved = keeper.improves(val)
         if improved and task.chief:
             task.save(os.path.join(cfg.out_dir, "best.keras"))
