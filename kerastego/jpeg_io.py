@@ -36,26 +36,43 @@ MAX_SIDE = 16384   # pixels per side; a header claiming more is refused before d
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
+def _segments(data):
+    """(marker, offset) of the header segments up to and including the first start of scan."""
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF:            # fill byte
+            i += 1
+            continue
+        yield marker, i
+        if marker == 0xDA:
+            return
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+
+
 def header_size(path):
     """(width, height) from the frame header, read without decoding (None if absent).
     Why: a 6 KB file can claim 65500x65500 and make a decoder allocate gigabytes."""
     with open(path, "rb") as f:
         data = f.read(1 << 20)
-    i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:            # fill byte
-            i += 1
-            continue
-        length = int.from_bytes(data[i + 2:i + 4], "big")
-        if marker in _SOF:
+    for marker, i in _segments(data):
+        if marker in _SOF and i + 9 <= len(data):
             return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
-        if marker == 0xDA:            # start of scan before any frame header
-            return None
-        i += 2 + length
     return None
+
+
+def extra_bytes(path):
+    """Bytes after the end-of-image marker of the main image (0 for a clean file), or
+    None when the image has no end at all (truncated). The end must come after the main
+    scan starts: stuffed entropy-coded data never holds FF D9, while an embedded
+    thumbnail (before the main scan) does."""
+    with open(path, "rb") as f:
+        data = f.read()
+    scan = [i for marker, i in _segments(data) if marker == 0xDA]
+    end = data.rfind(b"\xff\xd9")
+    if not scan or end < scan[0]:
+        return None
+    return len(data) - (end + 2)
 
 
 def _check_file(path):
@@ -69,6 +86,8 @@ def _check_file(path):
         size = f.tell()
         f.seek(max(0, size - 64))
         tail = f.read().rstrip(b"\x00")
+    if not tail.endswith(b"\xff\xd9") and extra_bytes(path):
+        tail = b"\xff\xd9"          # complete image with data appended after it (detect says so)
     size = header_size(path)
     if size and max(size) > MAX_SIDE:
         raise JpegError(path, f"header claims {size[0]}x{size[1]} pixels, beyond kerastego's limit of "

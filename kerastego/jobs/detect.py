@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from kerastego.conventions import COEFFICIENTS, QUANT_TABLE, TTA_VIEWS
-from kerastego.jpeg_io import JpegError, read_coefficients
+from kerastego.jpeg_io import JpegError, extra_bytes, read_coefficients
 from kerastego.models.quality import quality_warning
 
 JPEG_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif")
@@ -150,6 +150,9 @@ def detect(paths, detector, batch_size=32, threshold=0.5, backend="jpeglib", vie
             rows.append(row)
             continue
         notes = ["colour JPEG: luminance channel used"] if colour else []
+        extra = extra_bytes(path)
+        if extra:
+            notes.append(f"extra data after end of image ({extra} bytes), not analysed")
         covered = (c.shape[0] // detector.size * detector.size, c.shape[1] // detector.size * detector.size)
         if covered != c.shape:
             notes.append(f"analysed {covered[1]}x{covered[0]} of {c.shape[1]}x{c.shape[0]} pixels "
