@@ -12,7 +12,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from common import save  # noqa: E402
+from kerastego.jobs.timing import inference_rate  # noqa: E402
 
 
 def thinet_timing(samples, channels):
@@ -27,20 +29,6 @@ def thinet_timing(samples, channels):
     assert fast == slow
     return {"samples": samples, "channels": channels, "vectorised_s": round(t_fast, 4), "naive_s": round(t_slow, 3),
             "speedup": round(t_slow / t_fast, 1)}
-
-
-def inference_rate(model, batch, steps, jit=False):
-    """Images/s of a built model's inference on random images of its input size."""
-    import tensorflow as tf
-    _, h, w, c = model.input.shape
-    x = tf.constant(np.random.default_rng(0).normal(100, 30, (batch, h, w, c)).astype(np.float32))
-    f = tf.function(lambda: model(x, training=False), jit_compile=jit)
-    f().numpy()
-    t = time.perf_counter()
-    for _ in range(steps):
-        out = f()
-    out.numpy()
-    return batch * steps / (time.perf_counter() - t)
 
 
 # SRNet's stages: L1-L2 (full resolution, never pruned by the published rates),
