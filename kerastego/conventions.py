@@ -18,4 +18,13 @@ LEVEL_SHIFT = {"hybrid": False, "srnet": True, "xunet2": True}
 
 # Choices shared by the trainer, evaluate, detect and their flags.
 SELECT_RULES = ("accuracy", "p_e")      # how best.keras is chosen
+MIXED_PRECISION = ("off", "bfloat16", "float16")   # training precision (Keras policies below)
+KERAS_POLICY = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+# Layers that compute in float32 under any policy: the frozen first stage and, where its
+# output is not small integers, the first trainable block, and the softmax head. Why: the
+# stego signal is a fraction of a grey level; bfloat16 rounds the decompressed image by
+# 0.22-0.24 grey levels on average against a mean change of 1.0-1.3 on changed pixels
+# (4 J-UNIWARD 0.4 pairs of bundled photos, BUILD.md). Q&T outputs are integers 0..T,
+# exact in bfloat16, so the hybrid's boundary is its frozen stage.
+FLOAT32 = "float32"
 TTA_VIEWS = (1, 2, 4, 8)                # test-time flips/rotations averaged per image

@@ -7,7 +7,7 @@ ceil-mode pooling (CaffeAvgPool2D) and symmetric convolution padding.
 import keras
 from keras import layers
 
-from kerastego.conventions import LEVEL_SHIFT
+from kerastego.conventions import FLOAT32, LEVEL_SHIFT
 from kerastego.layers import Abs, CaffeAvgPool2D, DCTConv, QuantizeTruncate
 from kerastego.models.inputs import model_inputs
 
@@ -89,19 +89,19 @@ def build_hybrid(input_shape=(256, 256, 1), subnet="type1", qt=DEFAULT_QT, kerne
         raise ValueError("qt needs at least one (threshold, step) entry, or None for no Q&T")
 
     inputs, x = model_inputs(input_shape, input_kind, level_shift)
-    residuals = DCTConv(kernel_size, name=f"dct{kernel_size}x{kernel_size}")(x)
+    residuals = DCTConv(kernel_size, name=f"dct{kernel_size}x{kernel_size}", dtype=FLOAT32)(x)
     features = []
     for i, entry in enumerate(qt):
         branch = residuals
         if entry is not None:
             threshold, step = entry
             branch = QuantizeTruncate(step=step, threshold=threshold, mode=qt_mode,
-                                      fake_derivative=fake_derivative, name=f"qt{i}")(residuals)
+                                      fake_derivative=fake_derivative, name=f"qt{i}", dtype=FLOAT32)(residuals)
         features.append(make_subnet(branch, f"sub{i}"))
     x = features[0] if len(features) == 1 else layers.Concatenate(name="concat")(features)
     reg = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
     for j, units in enumerate(head):
         x = layers.Dense(units, activation="relu", kernel_initializer="glorot_uniform",
                          kernel_regularizer=reg, name=f"fc{j + 1}")(x)
-    out = layers.Dense(2, activation="softmax", kernel_regularizer=reg, name="probabilities")(x)
+    out = layers.Dense(2, activation="softmax", kernel_regularizer=reg, name="probabilities", dtype=FLOAT32)(x)
     return keras.Model(inputs, out, name=name or f"hybrid_{label}")

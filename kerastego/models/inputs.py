@@ -7,7 +7,7 @@ the model, so every data path, detector and export feeds one convention.
 """
 import keras
 
-from kerastego.conventions import COEFFICIENTS, IMAGE, INPUT_KINDS, QUANT_TABLE
+from kerastego.conventions import COEFFICIENTS, FLOAT32, IMAGE, INPUT_KINDS, QUANT_TABLE
 from kerastego.layers import JpegDecompress, LevelShift
 
 SPATIAL = IMAGE   # the spatial input's name (kept for callers of kerastego.models.SPATIAL)
@@ -26,10 +26,10 @@ def model_inputs(input_shape, input_kind="spatial", level_shift=True):
         raise ValueError(f"input height and width must be multiples of 8 (JPEG blocks), got {h}x{w}")
     if input_kind == "spatial":
         x = keras.Input((h, w, 1), name=IMAGE)
-        return x, (x if level_shift else LevelShift(-128.0, name="level_shift")(x))
+        return x, (x if level_shift else LevelShift(-128.0, name="level_shift", dtype=FLOAT32)(x))
     coef = keras.Input((h, w), dtype="int16", name=COEFFICIENTS)
     qt = keras.Input((8, 8), dtype="float32", name=QUANT_TABLE)
-    x = JpegDecompress(level_shift=level_shift, name=DECOMPRESS_LAYER)([coef, qt])
+    x = JpegDecompress(level_shift=level_shift, name=DECOMPRESS_LAYER, dtype=FLOAT32)([coef, qt])
     return {COEFFICIENTS: coef, QUANT_TABLE: qt}, x
 
 

@@ -5,11 +5,12 @@ family picks the authors' training preset and input convention. An architecture
 saved as Keras JSON (CALPA's slim_model.json) carries its family in the file
 (`save_architecture`); older files get it from their structure (`infer_family`).
 """
+import contextlib
 import dataclasses
 import functools
 import json
 
-from kerastego.conventions import LEVEL_SHIFT
+from kerastego.conventions import KERAS_POLICY, LEVEL_SHIFT
 from kerastego.models.calpa_srnet import build_calpa_srnet
 from kerastego.models.hybrid import build_hybrid
 from kerastego.models.srnet import build_srnet
@@ -92,9 +93,30 @@ def save_architecture(model, path, family=None):
         json.dump(payload, f, indent=1)
 
 
-def build_model(name, input_shape=(256, 256, 1), input_kind="spatial", **kwargs):
+@contextlib.contextmanager
+def precision(mixed_precision):
+    """Keras' global dtype policy for `mixed_precision` ("off", "bfloat16", "float16") while
+    layers are built, then the previous one: layers keep the policy they were built with,
+    and the float32 layers the builders pin (conventions.FLOAT32) stay float32."""
+    if mixed_precision not in KERAS_POLICY:
+        raise ValueError(f"mixed_precision must be one of {tuple(KERAS_POLICY)}, got {mixed_precision!r}")
+    import keras
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(KERAS_POLICY[mixed_precision])
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+
+
+def build_model(name, input_shape=(256, 256, 1), input_kind="spatial", mixed_precision="off", **kwargs):
     """Build a registered model by name, or an architecture saved as Keras JSON
-    (e.g. CALPA's slim_model.json), with fresh weights."""
+    (e.g. CALPA's slim_model.json), with fresh weights, under a precision policy."""
+    with precision(mixed_precision):
+        return _build(name, input_shape, input_kind, **kwargs)
+
+
+def _build(name, input_shape, input_kind, **kwargs):
     if _is_architecture_file(name):
         with open(name) as f:
             model = _model_from_payload(json.load(f))

@@ -7,7 +7,7 @@ the published CALPA rates can refer to them.
 import keras
 from keras import layers
 
-from kerastego.conventions import LEVEL_SHIFT
+from kerastego.conventions import FLOAT32, LEVEL_SHIFT
 from kerastego.models.inputs import model_inputs
 
 BN_MOMENTUM = 0.9
@@ -29,20 +29,21 @@ def default_widths():
     return w
 
 
-def _conv(filters, name, size=3, strides=1):
+def _conv(filters, name, size=3, strides=1, dtype=None):
     return layers.Conv2D(filters, size, strides=strides, padding="same",
                          kernel_initializer="variance_scaling",
                          bias_initializer=keras.initializers.Constant(0.2),
-                         kernel_regularizer=keras.regularizers.L2(2e-4), name=name)
+                         kernel_regularizer=keras.regularizers.L2(2e-4), name=name, dtype=dtype)
 
 
-def _bn(name):
-    return layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
+def _bn(name, dtype=None):
+    return layers.BatchNormalization(momentum=BN_MOMENTUM, name=name, dtype=dtype)
 
 
-def _conv_bn(x, filters, name, relu=True, size=3, strides=1):
-    x = _bn(f"{name}_bn")(_conv(filters, name, size, strides)(x))
-    return layers.ReLU(name=f"{name}_relu")(x) if relu else x
+def _conv_bn(x, filters, name, relu=True, size=3, strides=1, dtype=None):
+    """conv -> BN (-> ReLU); dtype float32 pins the block's precision under any policy."""
+    x = _bn(f"{name}_bn", dtype)(_conv(filters, name, size, strides, dtype)(x))
+    return layers.ReLU(name=f"{name}_relu", dtype=dtype)(x) if relu else x
 
 
 def build_srnet(input_shape=(256, 256, 1), widths=None, input_kind="spatial", name="srnet"):
@@ -60,7 +61,7 @@ def build_srnet(input_shape=(256, 256, 1), widths=None, input_kind="spatial", na
             raise ValueError(f"build_srnet: L{n}_conv2 and L{n}_short are added together and need one width")
 
     inputs, x = model_inputs(input_shape, input_kind, LEVEL_SHIFT["srnet"])
-    x = _conv_bn(x, w["L1_conv"], "L1_conv")
+    x = _conv_bn(x, w["L1_conv"], "L1_conv", dtype=FLOAT32)   # the raw image: float32 (conventions.FLOAT32)
     x = _conv_bn(x, w["L2_conv"], "L2_conv")
     for n in range(3, 8):   # type 2: direct shortcut
         y = _conv_bn(x, w[f"L{n}_conv1"], f"L{n}_conv1")
@@ -76,5 +77,5 @@ def build_srnet(input_shape=(256, 256, 1), widths=None, input_kind="spatial", na
     x = _conv_bn(x, w["L12_conv2"], "L12_conv2", relu=False)
     x = layers.GlobalAveragePooling2D(name="L12_gap")(x)
     out = layers.Dense(2, activation="softmax", kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
-                       bias_initializer="zeros", name="probabilities")(x)
+                       bias_initializer="zeros", name="probabilities", dtype=FLOAT32)(x)
     return keras.Model(inputs, out, name=name)

@@ -43,10 +43,12 @@ class StegoTask:
         """Model and optimizer; call inside strategy.scope()."""
         cfg = self.cfg
         self.model = build_model(cfg.model, input_shape=(cfg.image_size, cfg.image_size, 1),
-                                 input_kind=cfg.input_kind, **cfg.model_kwargs)
+                                 input_kind=cfg.input_kind, mixed_precision=cfg.mixed_precision, **cfg.model_kwargs)
         if cfg.sync_bn:
             self.model = with_synchronized_bn(self.model)
         self.optimizer = make_optimizer(self.preset, cfg.ema_momentum)
+        if cfg.mixed_precision == "float16":   # float16's range needs the loss scaled (dynamically)
+            self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer)
         self.optimizer.build(self.model.trainable_variables)
         return self.model, self.optimizer
 
@@ -78,7 +80,8 @@ class StegoTask:
             loss = tf.nn.compute_average_loss(self.loss_fn(y, probs), global_batch_size=self.global_images)
             if model.losses:
                 loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
-        grads = tape.gradient(loss, model.trainable_variables)
+        # scale_loss is the identity except under LossScaleOptimizer, whose apply unscales
+        grads = tape.gradient(self.optimizer.scale_loss(loss), model.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, model.trainable_variables))
         correct = tf.reduce_sum(tf.cast(tf.equal(tf.cast(tf.argmax(probs, -1), y.dtype), y), tf.float32))
         return loss, correct

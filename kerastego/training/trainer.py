@@ -16,7 +16,7 @@ import time
 import keras
 import tensorflow as tf
 
-from kerastego.conventions import INPUT_KINDS, SELECT_RULES
+from kerastego.conventions import INPUT_KINDS, MIXED_PRECISION, SELECT_RULES
 from kerastego.training.best import BestKeeper
 from kerastego.training.distribute import choose_strategy
 from kerastego.training.history import History
@@ -64,6 +64,9 @@ class TrainConfig:
     precise_bn_batches: int = option(0, "Before each validation and save, re-estimate BatchNorm statistics as "
                                      "the average over this many training batches (0: off, as in the papers).")
     jit_compile: bool = option(False, "Compile each training and validation step with XLA.")
+    mixed_precision: str = option("off", "Train in bfloat16 or float16 (loss-scaled); the frozen first stage, "
+                                  "the first block where its output is not integers, and the softmax head "
+                                  "stay float32.", choices=MIXED_PRECISION)
     steps_per_loop: int = option(1, "Training steps per host call (a tf.range loop on the device); logs, "
                                  "validations and checkpoints still happen at their exact steps.")
     model_kwargs: dict = dataclasses.field(default_factory=dict)
@@ -113,6 +116,10 @@ def check_config(cfg):
         raise ValueError(f"precise_bn_batches={cfg.precise_bn_batches}: must be 0 (off) or positive")
     if cfg.select_by not in SELECT_RULES:
         raise ValueError(f"select_by must be one of {SELECT_RULES}, got {cfg.select_by!r}")
+    if cfg.mixed_precision not in MIXED_PRECISION:
+        raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {cfg.mixed_precision!r}")
+    if cfg.mixed_precision == "float16" and cfg.ema_momentum is not None:
+        raise ValueError("ema_momentum with mixed_precision=float16: the loss-scaled optimizer keeps no average")
     if cfg.init_from and not os.path.exists(cfg.init_from):
         raise ValueError(f"init_from={cfg.init_from}: no such file")
     for name in ("train_data", "val_data"):
@@ -123,7 +130,7 @@ def check_config(cfg):
                 raise ValueError(f"{name}: {e}") from e
 
 
-RUN_KEYS = ("model", "image_size", "input_kind", "batch_pairs")   # what a checkpoint is tied to
+RUN_KEYS = ("model", "image_size", "input_kind", "batch_pairs", "mixed_precision")   # what a checkpoint is tied to
 
 
 def _check_resume(cfg, preset):
@@ -131,7 +138,7 @@ def _check_resume(cfg, preset):
     input kind or batch, naming both values; record them for the next resume."""
     path = os.path.join(cfg.out_dir, "run.json")
     now = {"model": cfg.model, "image_size": cfg.image_size, "input_kind": cfg.input_kind,
-           "batch_pairs": preset.batch_pairs}
+           "batch_pairs": preset.batch_pairs, "mixed_precision": cfg.mixed_precision}
     if os.path.exists(path) and os.path.isdir(os.path.join(cfg.out_dir, "checkpoints")):
         with open(path) as f:
             before = json.load(f)
