@@ -24,16 +24,21 @@ def main():
     ap.add_argument("--train_steps", type=int, default=5)
     ap.add_argument("--infer_steps", type=int, default=5)
     ap.add_argument("--name", default="train")
+    ap.add_argument("--mixed_precision", default="off", choices=["off", "bfloat16", "float16"])
+    ap.add_argument("--jit_compile", action="store_true")
     args = ap.parse_args()
-    peak = matmul_peak_gflops()
+    # the peak in the precision the models compute in (bfloat16 matmuls under bfloat16)
+    peak = matmul_peak_gflops(dtype="float32" if args.mixed_precision == "off" else args.mixed_precision)
     rows = []
     for size in map(int, args.sizes.split(",")):
         for name in args.models.split(","):
-            r = bench_model(name, size, args.batch, args.train_steps, args.infer_steps)
+            r = bench_model(name, size, args.batch, args.train_steps, args.infer_steps, args.mixed_precision,
+                            args.jit_compile)
             r["train_fraction_of_matmul_peak"] = round(r["train_gflops_per_s"] / peak, 3)
             print(r, flush=True)
             rows.append(r)
-    save(args.name, {"matmul_peak_gflops": round(peak, 1), "rows": rows})
+    save(args.name, {"matmul_peak_gflops": round(peak, 1), "peak_dtype": "float32" if args.mixed_precision == "off"
+                     else args.mixed_precision, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -7,10 +7,10 @@ import time
 import numpy as np
 
 
-def matmul_peak_gflops(n=2048, repeat=10):
+def matmul_peak_gflops(n=2048, repeat=10, dtype="float32"):
     import tensorflow as tf
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
+    a = tf.cast(tf.random.normal((n, n)), dtype)
+    b = tf.cast(tf.random.normal((n, n)), dtype)
     f = tf.function(lambda: tf.matmul(a, b))
     f().numpy()
     t = time.perf_counter()
@@ -20,11 +20,12 @@ def matmul_peak_gflops(n=2048, repeat=10):
     return 2 * n ** 3 * repeat / (time.perf_counter() - t) / 1e9
 
 
-def bench_model(name, size, batch, train_steps, infer_steps):
+def bench_model(name, size, batch, train_steps, infer_steps, mixed_precision="off", jit_compile=False):
     import keras
     import tensorflow as tf
     from kerastego.models import build_model, count_flops
-    model = build_model(name, input_shape=(size, size, 1), input_kind="coefficients")
+    model = build_model(name, input_shape=(size, size, 1), input_kind="coefficients",
+                        mixed_precision=mixed_precision)
     rng = np.random.default_rng(0)
     x = {"coefficients": tf.constant(rng.integers(-8, 9, (batch, size, size)).astype(np.int16)),
          "quant_table": tf.constant(np.full((batch, 8, 8), 4.0, np.float32))}
@@ -32,7 +33,7 @@ def bench_model(name, size, batch, train_steps, infer_steps):
     opt = keras.optimizers.SGD(1e-3, momentum=0.9)
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
 
-    @tf.function
+    @tf.function(jit_compile=jit_compile)
     def train_step():
         with tf.GradientTape() as tape:
             loss = loss_fn(y, model(x, training=True))
@@ -42,7 +43,7 @@ def bench_model(name, size, batch, train_steps, infer_steps):
         opt.apply_gradients(zip(grads, model.trainable_variables))
         return loss
 
-    infer = tf.function(lambda: model(x, training=False))
+    infer = tf.function(lambda: model(x, training=False), jit_compile=jit_compile)
     train_step().numpy()
     infer().numpy()
     t = time.perf_counter()
@@ -56,7 +57,8 @@ def bench_model(name, size, batch, train_steps, infer_steps):
     out.numpy()
     infer_s = (time.perf_counter() - t) / infer_steps
     flops = count_flops(model)  # multiply-accumulates per image (CALPA's |FLOPs|)
-    return {"model": name, "size": size, "batch": batch,
+    return {"model": name, "size": size, "batch": batch, "mixed_precision": mixed_precision,
+            "jit_compile": jit_compile,
             "train_images_per_s": round(batch / train_s, 2), "infer_images_per_s": round(batch / infer_s, 2),
             "conv_macs_per_image": flops,
             # 2 flops per MAC; training ~3x the forward pass (forward + two backward convolutions)
