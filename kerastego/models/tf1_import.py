@@ -83,11 +83,13 @@ def _assign(layer, values, names):
 
 
 def import_tf1_checkpoint(prefix, input_kind="coefficients", image_size=256, name="calpa_srnet_tf1",
-                          bn_epsilon=TF1_BN_EPSILON):
+                          bn_epsilon=TF1_BN_EPSILON, training_quality=None):
     """A Keras SRNet-family model with the weights of a TF1 checkpoint (prefix as
     passed to tf.train.Saver, e.g. .../Model_438375.ckpt). The model takes
     `input_kind` inputs of image_size x image_size and outputs softmax probabilities
-    (index 1 = stego), as the authors' `ip` logits do."""
+    (index 1 = stego), as the authors' `ip` logits do. training_quality: the JPEG
+    quality the authors trained at (a checkpoint does not say; the released CALPA-SRNet:
+    75), recorded so detect flags files of another quality."""
     tensors = read_tf1_checkpoint(prefix)
     try:
         model = build_srnet((image_size, image_size, 1), widths=widths_from_variables(tensors),
@@ -103,4 +105,7 @@ def import_tf1_checkpoint(prefix, input_kind="coefficients", image_size=256, nam
         _assign(bn_layer, [tensors[n] for n in names], names)
     _assign(model.get_layer("probabilities"), [tensors["ip/weights"], tensors["ip/biases"]],
             ["ip/weights", "ip/biases"])
+    if training_quality is not None:
+        from kerastego.models.quality import table_for_quality, with_training_tables
+        model = with_training_tables(model, [table_for_quality(training_quality)])
     return model

@@ -166,7 +166,7 @@ def _run(args, **kw):
 def test_released_model_imports_exports_serves_and_detects(authors_calpa, juniward_pairs, tmp_path):
     model_path = str(tmp_path / "calpa_srnet_authors.keras")
     r = _run([os.path.join(BIN, "import_checkpoint"), f"--tf1_checkpoint={authors_calpa['checkpoint']}",
-              f"--out={model_path}"])
+              f"--out={model_path}", "--training_quality=75"])
     assert r.returncode == 0, r.stderr[-2000:]
     r = _run([os.path.join(BIN, "export"), f"--models={model_path}", f"--base_dir={tmp_path / 'serving'}"])
     assert r.returncode == 0, r.stderr[-2000:]
@@ -198,3 +198,16 @@ print(json.dumps({{"want": want.tolist(), "got": got.tolist(), "spatial": spatia
         rows = json.loads(r.stdout)
         assert [row["file"] for row in rows] == files
         np.testing.assert_allclose([row["probability"] for row in rows], out["want"], atol=1e-4)
+        assert all(row["quality_warning"] == "" for row in rows)          # QF75 files, QF75 model
+
+
+def test_released_model_flags_a_quality_it_was_not_trained_at(authors_calpa, tmp_path):
+    import jpeglib
+    from skimage import data
+    from kerastego.jobs.detect import KerasDetector, detect
+    path = str(tmp_path / "released.keras")
+    import_tf1_checkpoint(authors_calpa["checkpoint"], training_quality=75).save(path)
+    qf95 = str(tmp_path / "qf95.jpg")
+    jpeglib.from_spatial(np.ascontiguousarray(data.camera()[:256, :256])[..., None]).write_spatial(qf95, qt=95)
+    (row,) = detect([qf95], KerasDetector(path))
+    assert row["quality_warning"] == "quality differs from training (QF~95 vs 75): verdict unreliable"
