@@ -12,7 +12,7 @@ $(VENV)/bin/python:
 	$(PIP) install -q --upgrade pip
 
 $(VENV)/.installed: setup.py $(VENV)/bin/python
-	$(PIP) install -q -e '.[test,photos]'
+	$(PIP) install -q -e '.[test,photos,beam]'
 	touch $@
 
 venv: $(VENV)/.installed

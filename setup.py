@@ -25,7 +25,9 @@ setup(
     extras_require={
         "test": ["pytest", "tensorflow-serving-api", "jpegio"],
         "jpegio": ["jpegio"],
-        "beam": ["apache-beam"],
+        # apache-beam 2.77 needs protobuf < 7, TensorFlow 2.21 and tensorflow-serving-api >= 6.31.1:
+        # 6.31.1 <= protobuf < 7 is what all three accept (pip would otherwise keep TF's 7.x)
+        "beam": ["apache-beam>=2.77", "protobuf>=6.31.1,<7"],
         "baselines": ["sealwatch"],
         "tfmot": ["tensorflow-model-optimization", "tf-keras"],  # bin/tfmot_baseline only
         "serving": ["tensorflow-serving-api"],

@@ -41,7 +41,8 @@ def serialize_pair(cover, stego, quant_table, cover_id, source, algorithm, paylo
         "algorithm": _bytes(str(algorithm).encode()),
         "payload": tf.train.Feature(float_list=tf.train.FloatList(value=[float(payload)])),
     }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    # deterministic: map entries sorted, so a shard has the same bytes whichever process wrote it
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString(deterministic=True)
 
 
 def parse_pair(serialized, image_size=None):
