@@ -50,9 +50,9 @@ def experiment(args):
 
 
 def rich_model(kind, exp, alg, payload, seed):
-    """FLD ensemble on DCTR or GFR features (kerastego.baselines.rich): train on the
+    """FLD ensemble on DCTR or GFR features (data_tools.rich_models): train on the
     train + val photos, score the test photos. (scores, labels, ids, seconds)."""
-    from kerastego.baselines.rich import rich_model_scores
+    from data_tools.rich_models import rich_model_scores
     train = exp.pairs(alg, payload, "train") + exp.pairs(alg, payload, "val")
     test = exp.pairs(alg, payload, "test")
     scores, labels, seconds = rich_model_scores(kind, [p[1:] for p in train], [p[1:] for p in test], exp.work,

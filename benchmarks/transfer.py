@@ -45,7 +45,7 @@ def dctr(exp, alg, payload, seed):
     import importlib.util
     if importlib.util.find_spec("sealwatch") is None:   # not imported here: torch next to TF crashes
         return {"skipped": "sealwatch not installed (pip install -e '.[baselines]')"}
-    from kerastego.baselines.rich import rich_model_scores
+    from data_tools.rich_models import rich_model_scores
     from kerastego.evaluation import summarize
     train = exp.pairs(alg, payload, "train") + exp.pairs(alg, payload, "val")
     test = exp.pairs(alg, payload, "test")

@@ -14,7 +14,6 @@ RANKS = {
     "kerastego.models": 2, "kerastego.data": 2,
     "data_tools": 3,
     "kerastego.evaluation": 3, "kerastego.pruning": 3, "kerastego.export": 3, "kerastego.serving": 3,
-    "kerastego.baselines": 3,
     "kerastego.training": 4,
     "kerastego.jobs": 5,
 }

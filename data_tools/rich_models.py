@@ -1,7 +1,11 @@
 """Rich-model baselines: DCTR and GFR features with the FLD ensemble (sealwatch;
-optional extra `baselines`, which pulls torch). Torch and TensorFlow crash when
-loaded into one process here, so the ensemble (and the GFR self-check) run in a
-process of their own, and this module imports neither at load time.
+optional extra `baselines`, which pulls torch).
+
+Why here and not in kerastego: torch and TensorFlow crash when loaded into one process
+("LLVM ERROR: ... registered more than once"), and importing anything under kerastego
+loads TensorFlow (the package registers its Keras layers). Feature workers and the
+ensemble run in processes of their own that import this module, so it must stay
+TensorFlow-free: it imports only numpy, sealwatch and data_tools.
 """
 import functools
 import hashlib

@@ -1,1 +1,0 @@
-"""Non-deep baselines to compare the detectors with (optional extra `baselines`)."""
