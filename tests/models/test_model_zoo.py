@@ -105,3 +105,21 @@ def test_mirrored_strategy_trains_every_model(name, strategy):
     hist = m.fit(x, y, batch_size=4, epochs=2, verbose=0)
     assert np.all(np.isfinite(hist.history["loss"]))
     assert any(np.any(a != w.numpy()) for a, w in zip(before, m.trainable_weights))
+
+
+@pytest.mark.parametrize("name", ["hybrid-type1", "xunet2"])
+def test_import_kerastego_alone_is_enough_to_load_a_saved_model(name, tmp_path):
+    """A fresh process that imports nothing of kerastego but the package loads a model
+    full of its custom layers (JpegDecompress, DCTConv, QuantizeTruncate, CaffeAvgPool2D...)."""
+    import subprocess
+    import sys
+    path = str(tmp_path / f"{name}.keras")
+    build_model(name, input_shape=(64, 64, 1), input_kind="coefficients").save(path)
+    code = (f"import sys, keras, kerastego\n"
+            f"m = keras.models.load_model({path!r})\n"
+            f"print(sorted(k for k in sys.modules if k.startswith('kerastego.')))\n"
+            f"print(len(m.layers))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    loaded = r.stdout.strip().splitlines()
+    assert "kerastego.models" not in loaded[-2] and int(loaded[-1]) > 10
