@@ -112,6 +112,9 @@ def read_coefficients(path, allow_colour=False, backend="jpeglib"):
     import jpeglib
     try:
         jpeg = jpeglib.read_dct(path)
+        if jpeg.has_black:   # CMYK/YCCK: the first channel is cyan (or inverted), not luminance
+            raise JpegError(path, f"{str(jpeg.jpeg_color_space).replace('JCS_', '')} JPEG (4 channels): "
+                                  "no luminance channel to analyse")
         y = np.array(jpeg.Y, dtype=np.int16, copy=True)
         colour = bool(jpeg.has_chrominance)
         qt = np.array(jpeg.qt[jpeg.quant_tbl_no[0]], dtype=np.float32)

@@ -330,3 +330,12 @@ def test_data_after_the_end_marker_is_not_truncation(tmp_path, real_jpegs, tiny_
     assert rows["appended.jpg"]["verdict"] in ("cover", "stego")
     assert f"extra data after end of image ({len(suffix)} bytes)" in rows["appended.jpg"]["note"]
     assert "truncated or corrupt JPEG" in rows["cut.jpg"]["error"]
+
+
+def test_cmyk_is_not_taken_for_luminance(tmp_path):
+    from PIL import Image
+    from kerastego.jpeg_io import JpegError, read_coefficients
+    path = str(tmp_path / "print.jpg")
+    Image.fromarray((np.random.default_rng(0).random((64, 64, 4)) * 255).astype(np.uint8), mode="CMYK").save(path)
+    with pytest.raises(JpegError, match=r"print.jpg: CMYK JPEG \(4 channels\): no luminance channel to analyse"):
+        read_coefficients(path, allow_colour=True)
