@@ -7,11 +7,9 @@ import argparse
 import os
 import sys
 import tempfile
-import time
-
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from common import save  # noqa: E402
 
 
@@ -27,22 +25,10 @@ def main():
     m = build_model(args.model, input_shape=(args.size, args.size, 1), input_kind="coefficients")
     path = export_savedmodel(m, tempfile.mkdtemp(), "bench")
     fn = tf.saved_model.load(path).signatures["serving_default"]
-    rng = np.random.default_rng(0)
+    from kerastego.jobs.timing import signature_latency
     rows = []
     for batch in (1, 32):
-        c = tf.constant(rng.integers(-8, 9, (batch, args.size, args.size)).astype(np.int16))
-        q = tf.constant(np.full((batch, 8, 8), 4.0, np.float32))
-        for _ in range(3):
-            fn(coefficients=c, quant_table=q)["probability"].numpy()
-        lat = []
-        for _ in range(args.calls if batch == 1 else max(5, args.calls // 4)):
-            t = time.perf_counter()
-            fn(coefficients=c, quant_table=q)["probability"].numpy()
-            lat.append(time.perf_counter() - t)
-        lat = np.array(lat) * 1000
-        rows.append({"batch": batch, "p50_ms": round(float(np.percentile(lat, 50)), 2),
-                     "p95_ms": round(float(np.percentile(lat, 95)), 2),
-                     "images_per_s": round(batch / (np.mean(lat) / 1000), 1)})
+        rows.append(signature_latency(fn, args.size, batch, args.calls if batch == 1 else max(5, args.calls // 4)))
         print(rows[-1], flush=True)
     save("serving", {"model": args.model, "size": args.size, "rows": rows})
 

@@ -18,10 +18,11 @@ class Experiment:
     """A work folder: covers/, stego_<alg>_<payload>/, records_<alg>_<payload>/, split.json."""
 
     def __init__(self, work, photos, size, crop="tiles", stride=None, quality=75, max_per_source=None, seed=0,
-                 workers=None, fractions=None):
+                 workers=None, fractions=None, pairs_per_shard=256):
         self.work, self.photos, self.size, self.crop, self.stride = work, photos, size, crop, stride
         self.quality, self.max_per_source, self.seed, self.workers = quality, max_per_source, seed, workers
         self.fractions = fractions or {"train": 0.6, "val": 0.1, "test": 0.3}
+        self.pairs_per_shard = pairs_per_shard
         self.covers_dir = os.path.join(work, "covers")
         self._covers_made = False
 
@@ -45,19 +46,20 @@ class Experiment:
         embed(self.covers(), out, algorithm, payload, seed=self.seed, workers=self.workers, sources=sources)
         return out
 
-    def records(self, algorithm, payload, split_names=None):
+    def records(self, algorithm, payload, split_names=None, compress=False):
         """Pair records of (algorithm, payload); the first call draws the split by photo
-        and every later call reuses it (split_names: only those splits)."""
+        and every later call reuses it (split_names: only those splits; compress: GZIP)."""
         stego = self.stego(algorithm, payload, split_names)
-        out = os.path.join(self.work, f"records_{algorithm}_{payload}")
+        out = os.path.join(self.work, f"records_{algorithm}_{payload}" + ("_gz" if compress else ""))
         split = self.split()
+        shards = dict(pairs_per_shard=self.pairs_per_shard, compress=compress, workers=self.workers)
         if split is None or self._drew_split(out):
-            make_tfrecords(self.covers_dir, [stego], out, self.fractions, seed=self.seed, workers=self.workers)
+            make_tfrecords(self.covers_dir, [stego], out, self.fractions, seed=self.seed, **shards)
             shutil.copyfile(os.path.join(out, SPLIT_FILE), os.path.join(self.work, SPLIT_FILE))
         else:
             if split_names is not None:
                 split = {n: split[n] for n in split_names}
-            make_tfrecords(self.covers_dir, [stego], out, split=split, seed=self.seed, workers=self.workers)
+            make_tfrecords(self.covers_dir, [stego], out, split=split, seed=self.seed, **shards)
         return out
 
     @staticmethod

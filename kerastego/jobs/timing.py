@@ -78,3 +78,45 @@ def inference_rate(model, batch, steps, jit=False):
         out = f()
     out.numpy()
     return batch * steps / (time.perf_counter() - t)
+
+
+def pipeline_rate(pattern, size, batch_pairs, batches, output):
+    """Images/s the training input pipeline delivers (after three warm-up batches)."""
+    from kerastego.data import make_dataset
+    it = iter(make_dataset(pattern, batch_pairs, training=True, image_size=size, output=output, seed=0))
+    for _ in range(3):
+        next(it)
+    t = time.perf_counter()
+    for _ in range(batches):
+        next(it)
+    return batches * 2 * batch_pairs / (time.perf_counter() - t)
+
+
+def jpeg_rate(paths):
+    """Images/s of a naive loader: one file at a time, coefficients read and decompressed in numpy."""
+    from kerastego.jpeg_io import read_coefficients
+    from kerastego.layers import decompress_numpy
+    t = time.perf_counter()
+    for path in paths:
+        c, q, _ = read_coefficients(path)
+        decompress_numpy(c, q)
+    return len(paths) / (time.perf_counter() - t)
+
+
+def signature_latency(fn, size, batch, calls, seed=0):
+    """p50/p95 milliseconds and images/s of a serving_default signature on random coefficients."""
+    import tensorflow as tf
+    rng = np.random.default_rng(seed)
+    c = tf.constant(rng.integers(-8, 9, (batch, size, size)).astype(np.int16))
+    q = tf.constant(np.full((batch, 8, 8), 4.0, np.float32))
+    for _ in range(3):
+        fn(coefficients=c, quant_table=q)["probability"].numpy()
+    lat = []
+    for _ in range(calls):
+        t = time.perf_counter()
+        fn(coefficients=c, quant_table=q)["probability"].numpy()
+        lat.append(time.perf_counter() - t)
+    lat = np.array(lat) * 1000
+    return {"batch": batch, "p50_ms": round(float(np.percentile(lat, 50)), 2),
+            "p95_ms": round(float(np.percentile(lat, 95)), 2),
+            "images_per_s": round(batch / (np.mean(lat) / 1000), 1)}
