@@ -9,11 +9,12 @@ import os
 from tqdm import tqdm
 
 
-def run_local(fn, items, workers=None, desc="items", ordered=False):
+def run_local(fn, items, workers=None, desc="items", ordered=False, isolate=False):
     """Map fn over items with a process pool; yields results as they finish
-    (or in input order when `ordered`)."""
+    (or in input order when `ordered`). isolate: never run fn in this process, even
+    with one worker (fn loads a library that must not meet this process's ones)."""
     workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(items) <= 1:
+    if not isolate and (workers == 1 or len(items) <= 1):
         for item in tqdm(items, desc=desc, unit="img"):
             yield fn(item)
         return

@@ -87,7 +87,8 @@ def feature_matrix(kind, paths, cache_dir, workers=None):
     if os.path.exists(cache):
         return np.load(cache), cache
     from data_tools.parallel import run_local
-    x = np.stack(list(run_local(functools.partial(features, kind), paths, workers, desc=f"{kind} features",
+    # isolate: sealwatch loads torch, which must not meet the caller's TensorFlow
+    x = np.stack(list(run_local(functools.partial(features, kind), paths, workers, desc=f"{kind} features", isolate=True,
                                 ordered=True)))
     np.save(cache + ".tmp.npy", x)
     os.replace(cache + ".tmp.npy", cache)

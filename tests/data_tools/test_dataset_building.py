@@ -185,3 +185,14 @@ def test_dead_worker_fails_loudly_instead_of_hanging():
             got.append(r)
     assert got == list(range(len(got))) and len(got) <= 3
     assert list(parallel.run_local(_die_on_three, [0, 1, 2, 4], workers=2, ordered=True)) == [0, 1, 2, 4]
+
+
+def _pid(_):
+    return os.getpid()
+
+
+def test_isolated_work_never_runs_in_this_process():
+    """One worker, isolate=True: the work still goes to another process (rich-model
+    features load torch, which crashes next to this process's TensorFlow)."""
+    assert set(parallel.run_local(_pid, [1, 2], workers=1, isolate=True)) != {os.getpid()}
+    assert set(parallel.run_local(_pid, [1, 2], workers=1)) == {os.getpid()}
