@@ -103,19 +103,13 @@ class CaffeAvgPool2D(keras.layers.Layer):
         return config
 
 
-@keras.saving.register_keras_serializable(package="kerastego")
-class LevelShift(keras.layers.Layer):
-    """x + offset, frozen. A spatial ("image") input is always in pixel range (with
-    JPEG's +128); a family whose authors fed unshifted images (the hybrid) starts
-    with LevelShift(-128) so one image convention serves every model."""
+class FrozenLayer(keras.layers.Layer):
+    """A layer with nothing to train: never trainable, whatever a config or
+    `model.trainable = True` says; shape-preserving unless a subclass says otherwise."""
 
-    def __init__(self, offset=-128.0, **kwargs):
+    def __init__(self, **kwargs):
         kwargs.pop("trainable", None)
         super().__init__(trainable=False, **kwargs)
-        self.offset = float(offset)
-
-    def call(self, x):
-        return x + tf.cast(self.offset, x.dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -123,5 +117,21 @@ class LevelShift(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.pop("trainable", None)
-        config.update(offset=self.offset)
         return config
+
+
+@keras.saving.register_keras_serializable(package="kerastego")
+class LevelShift(FrozenLayer):
+    """x + offset, frozen. A spatial ("image") input is always in pixel range (with
+    JPEG's +128); a family whose authors fed unshifted images (the hybrid) starts
+    with LevelShift(-128) so one image convention serves every model."""
+
+    def __init__(self, offset=-128.0, **kwargs):
+        super().__init__(**kwargs)
+        self.offset = float(offset)
+
+    def call(self, x):
+        return x + tf.cast(self.offset, x.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "offset": self.offset}

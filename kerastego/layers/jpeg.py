@@ -8,6 +8,8 @@ import numpy as np
 import keras
 import tensorflow as tf
 
+from kerastego.layers.basic import FrozenLayer
+
 
 def idct_matrix():
     """8x8 orthonormal DCT-II matrix D[k, m]; a block is x = D^T (C * Q) D."""
@@ -43,7 +45,7 @@ def decompress_tf(coefficients, quant_table, level_shift=True):
 
 
 @keras.saving.register_keras_serializable(package="kerastego")
-class JpegDecompress(keras.layers.Layer):
+class JpegDecompress(FrozenLayer):
     """[coefficients (B, H, W[, 1]), quant_table (B, 8, 8) or (8, 8)] -> (B, H, W, 1) float32.
 
     Coefficients are in jpegio's layout: the block at (i, j) occupies rows 8i..8i+7 and
@@ -52,8 +54,7 @@ class JpegDecompress(keras.layers.Layer):
     """
 
     def __init__(self, level_shift=True, **kwargs):
-        kwargs.pop("trainable", None)
-        super().__init__(trainable=False, **kwargs)
+        super().__init__(**kwargs)
         self.level_shift = bool(level_shift)
 
     def call(self, inputs):
@@ -65,7 +66,4 @@ class JpegDecompress(keras.layers.Layer):
         return (cshape[0], cshape[1], cshape[2], 1)
 
     def get_config(self):
-        config = super().get_config()
-        config.pop("trainable", None)
-        config.update(level_shift=self.level_shift)
-        return config
+        return {**super().get_config(), "level_shift": self.level_shift}

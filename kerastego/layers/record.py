@@ -7,24 +7,19 @@ no other place for metadata that survives save, load, export and pruning.
 """
 import keras
 
+from kerastego.layers.basic import FrozenLayer
+
 
 @keras.saving.register_keras_serializable(package="kerastego")
-class TrainingQuantTables(keras.layers.Layer):
+class TrainingQuantTables(FrozenLayer):
     """Identity; its config holds the training data's 8x8 tables (lists of 64 numbers)."""
 
     def __init__(self, tables=(), **kwargs):
-        kwargs.pop("trainable", None)
-        super().__init__(trainable=False, **kwargs)
+        super().__init__(**kwargs)
         self.tables = [[float(v) for v in t] for t in tables]
 
     def call(self, x):
         return x
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self):
-        config = super().get_config()
-        config.pop("trainable", None)
-        config.update(tables=self.tables)
-        return config
+        return {**super().get_config(), "tables": self.tables}
