@@ -67,6 +67,10 @@ def extra_bytes(path):
     scan starts: stuffed entropy-coded data never holds FF D9, while an embedded
     thumbnail (before the main scan) does."""
     with open(path, "rb") as f:
+        f.seek(-2, os.SEEK_END)
+        if f.read() == b"\xff\xd9":      # the common case: the file ends with its image
+            return 0
+        f.seek(0)
         data = f.read()
     scan = [i for marker, i in _segments(data) if marker == 0xDA]
     end = data.rfind(b"\xff\xd9")

@@ -60,10 +60,10 @@ def _check_complete(pattern, pairs, allow_partial):
     print(f"evaluate: WARNING {message}; scoring those {pairs}")
 
 
-def _quality_warning(model, test_data):
+def _quality_warning(model, test_tables):
     """The first test table the model was not trained on, as a warning (None if all match)."""
     tables = training_tables(model)
-    warnings = [w for w in (quality_warning(t, tables) for t in quant_tables_of(test_data)) if w]
+    warnings = [w for w in (quality_warning(t, tables) for t in test_tables) if w]
     return warnings[0] if warnings else None
 
 
@@ -76,12 +76,14 @@ def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32, t
     names = names or [os.path.basename(os.path.dirname(p)) or os.path.basename(p) for p in model_paths]
     report, curves, members = {"test_data": test_data, "views": views, "models": {}}, {}, []
     thresholds = thresholds or [None] * len(model_paths)
+    test_tables = None   # the test set's JPEG qualities: read once, after the split read cleanly
     for name, path, threshold in zip(names, model_paths, thresholds):
         model = keras.models.load_model(path) if isinstance(path, str) else path
         p, y, i = predict_split(model, test_data, batch_pairs, views, allow_partial)
         members.append((p, y, i))
         report["models"][name] = summarize(p, y, threshold)
-        report["models"][name]["quality_warning"] = _quality_warning(model, test_data)
+        test_tables = quant_tables_of(test_data) if test_tables is None else test_tables
+        report["models"][name]["quality_warning"] = _quality_warning(model, test_tables)
         curves[name] = (p, y)
     if len(members) > 1:
         probs, labels, _ = align_members(members, names)
