@@ -27,4 +27,6 @@ KERAS_POLICY = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixe
 # (4 J-UNIWARD 0.4 pairs of bundled photos, BUILD.md). Q&T outputs are integers 0..T,
 # exact in bfloat16, so the hybrid's boundary is its frozen stage.
 FLOAT32 = "float32"
+INFERENCE_PRECISION_HELP = ("Compute the model in float32 (off), bfloat16 or float16, whatever it was trained in; "
+                            "its frozen first stage, first block and softmax head stay float32.")
 TTA_VIEWS = (1, 2, 4, 8)                # test-time flips/rotations averaged per image

@@ -14,6 +14,7 @@ from kerastego.evaluation.ensemble import align_members, majority_vote, mean_pro
 from kerastego.evaluation.metrics import summarize
 from kerastego.evaluation.plots import plot_roc
 from kerastego.models.inputs import model_input
+from kerastego.models.precision import with_precision
 from kerastego.models.quality import quality_warning, training_tables
 
 
@@ -68,17 +69,18 @@ def _quality_warning(model, test_tables):
 
 
 def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32, thresholds=None, views=1,
-             allow_partial=False):
+             allow_partial=False, mixed_precision="off"):
     """Metrics for each model and, with several models, the majority-vote and
     mean-probability ensembles. Writes report.json and roc.png into out_dir.
     thresholds: per model, a decision threshold chosen on validation data (optional).
-    views: test-time rot/flip views averaged per image (see predict_split)."""
+    views: test-time rot/flip views averaged per image (see predict_split).
+    mixed_precision: the precision .keras models compute in (models.precision)."""
     names = names or [os.path.basename(os.path.dirname(p)) or os.path.basename(p) for p in model_paths]
     report, curves, members = {"test_data": test_data, "views": views, "models": {}}, {}, []
     thresholds = thresholds or [None] * len(model_paths)
     test_tables = None   # the test set's JPEG qualities: read once, after the split read cleanly
     for name, path, threshold in zip(names, model_paths, thresholds):
-        model = keras.models.load_model(path) if isinstance(path, str) else path
+        model = with_precision(keras.models.load_model(path) if isinstance(path, str) else path, mixed_precision)
         p, y, i = predict_split(model, test_data, batch_pairs, views, allow_partial)
         members.append((p, y, i))
         report["models"][name] = summarize(p, y, threshold)

@@ -20,6 +20,7 @@ import tensorflow as tf
 from kerastego.conventions import COEFFICIENTS, IMAGE, QUANT_TABLE
 from kerastego.layers import decompress_tf
 from kerastego.models.inputs import model_input, pixel_range_model
+from kerastego.models.precision import with_precision
 from kerastego.models.quality import training_tables
 
 OUTPUTS = ("probability", "class", "vote")
@@ -66,10 +67,11 @@ def next_version(model_dir):
     return max(versions, default=0) + 1
 
 
-def export_savedmodel(models, base_dir, model_name="kerastego", version=None):
-    """Export one model or an ensemble; returns the version directory."""
-    models = [keras.models.load_model(m) if isinstance(m, str) else m for m in
-              (models if isinstance(models, (list, tuple)) else [models])]
+def export_savedmodel(models, base_dir, model_name="kerastego", version=None, mixed_precision="off"):
+    """Export one model or an ensemble, computing under `mixed_precision` (models.precision;
+    the signatures take and return float32 either way); returns the version directory."""
+    models = [with_precision(keras.models.load_model(m) if isinstance(m, str) else m, mixed_precision)
+              for m in (models if isinstance(models, (list, tuple)) else [models])]
     sizes = {model_input(m)[1] for m in models}
     if len(sizes) != 1:
         raise ValueError(f"ensemble members take different input sizes: {sorted(sizes)}")

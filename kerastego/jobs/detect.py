@@ -57,13 +57,13 @@ def tiles(coefficients, size):
 class KerasDetector:
     """A .keras model as f(coefficients (N, S, S) int16, quant tables (N, 8, 8)) -> probabilities."""
 
-    def __init__(self, path):
-        import keras
+    def __init__(self, path, mixed_precision="off"):
         import tensorflow as tf
         from kerastego.models.inputs import model_input
         from kerastego.layers import decompress_tf
+        from kerastego.models.precision import load_model
         from kerastego.models.quality import training_tables
-        self.model = keras.models.load_model(path)
+        self.model = load_model(path, mixed_precision)
         self.kind, self.size = model_input(self.model)
         self.training_tables = training_tables(self.model)
         if self.kind == COEFFICIENTS:
@@ -94,12 +94,16 @@ class ModelPathError(ValueError):
     """--model names something that is not a detector; the message says what it is."""
 
 
-def load_detector(path):
-    """A detector from a .keras file or a SavedModel version folder, or ModelPathError."""
+def load_detector(path, mixed_precision="off"):
+    """A detector from a .keras file (computing under `mixed_precision`) or a SavedModel
+    version folder (computing as exported), or ModelPathError."""
     if not os.path.exists(path):
         raise ModelPathError(f"{path}: no such file or folder")
     if os.path.isdir(path):
         if os.path.exists(os.path.join(path, "saved_model.pb")):
+            if mixed_precision != "off":
+                raise ModelPathError(f"{path}: a SavedModel computes in the precision it was exported with "
+                                     f"(bin/export --mixed_precision); --mixed_precision is for .keras models")
             return SavedModelDetector(path)
         versions = sorted((d for d in os.listdir(path) if d.isdigit()), key=int)
         if versions:
@@ -109,7 +113,7 @@ def load_detector(path):
     if _is_jpeg(path):
         raise ModelPathError(f"{path}: a JPEG image, not a model (give the model with --model, images after it)")
     try:
-        return KerasDetector(path)
+        return KerasDetector(path, mixed_precision)
     except Exception as e:   # Keras raises ValueError, zipfile/OSError... for a file that is no model
         raise ModelPathError(f"{path}: not a .keras model ({e.__class__.__name__}: {str(e).splitlines()[0]})") from e
 

@@ -140,3 +140,16 @@ def test_rest_detector_against_a_local_predict_endpoint(exported, real_jpegs, tm
     exported["a"].save(path)
     local = detect([str(p) for p in real_jpegs[:3]], KerasDetector(str(path)))
     np.testing.assert_allclose([r["probability"] for r in rows], [r["probability"] for r in local], atol=1e-5)
+
+
+def test_bfloat16_export_takes_and_returns_float32(exported, tmp_path):
+    """bin/export --mixed_precision bfloat16: same signatures (float32 in and out), close scores."""
+    import tensorflow as tf
+    c, q = exported["c"], exported["q"]
+    path = export_savedmodel(exported["a"], str(tmp_path), "bf16", mixed_precision="bfloat16")
+    out = tf.saved_model.load(path).signatures["serving_default"](coefficients=tf.constant(c),
+                                                                  quant_table=tf.constant(q))
+    ref = exported["a"].predict({"coefficients": c, "quant_table": q}, verbose=0)[:, 1]
+    assert out["probability"].dtype == tf.float32
+    np.testing.assert_allclose(out["probability"].numpy(), ref, atol=0.03)
+    assert not np.array_equal(out["probability"].numpy(), ref)
