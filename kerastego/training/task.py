@@ -86,34 +86,46 @@ class StegoTask:
         correct = tf.reduce_sum(tf.cast(tf.equal(tf.cast(tf.argmax(probs, -1), y.dtype), y), tf.float32))
         return loss, correct
 
-    def _split_for_replicas(self, batch):
-        local = self.replicas // self.workers
+    def _to_devices(self, batch):
+        """The batch split over this worker's replicas, each part copied to its replica's
+        device: issued before the previous step has finished, the copy overlaps it."""
+        devices = self.strategy.extended.worker_devices
+        parts = []
+        for i, device in enumerate(devices):
+            with tf.device(device):
+                parts.append(tf.nest.map_structure(
+                    lambda t: tf.identity(tf.split(t, len(devices))[i] if len(devices) > 1 else t), batch))
+        return parts
 
-        def value_fn(ctx):
-            i = ctx.replica_id_in_sync_group % local
-            return tf.nest.map_structure(lambda t: tf.split(t, local)[i] if local > 1 else t, batch)
-        return self.strategy.experimental_distribute_values_from_function(value_fn)
+    def _distribute(self, parts):
+        return self.strategy.experimental_distribute_values_from_function(
+            lambda ctx: parts[ctx.replica_id_in_sync_group % len(parts)])
 
     def train_steps_fn(self, jit_compile=False):
         """A tf.function running `n` steps on the iterator in one call, so the host waits
         on the device once per call, not once per step -> (loss sum, accuracy sum, last
-        loss, last accuracy). jit_compile: each replica's step (forward, gradients,
-        update) compiled with XLA; the input stays outside (iterators do not compile)."""
+        loss, last accuracy). Within a call the next batch is fetched and copied to the
+        devices while the current step runs (prefetch to device); a call takes exactly n
+        batches, so the iterator's checkpointed position stays exact. jit_compile: each
+        replica's step (forward, gradients, update) compiled with XLA; the input stays
+        outside (iterators do not compile)."""
         strategy = self.strategy
         replica_step = tf.function(self._step_fn, jit_compile=True) if jit_compile else self._step_fn
 
-        def one_step(it):
-            x, y = self._split_for_replicas(next(it))
+        def one_step(parts):
+            x, y = self._distribute(parts)
             loss, correct = strategy.run(replica_step, args=(x, y))
             return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
                     strategy.reduce(tf.distribute.ReduceOp.SUM, correct, axis=None) / self.global_images)
 
         @tf.function
         def train_steps(it, n):
-            loss, acc = one_step(it)
-            loss_sum, acc_sum = loss, acc
+            current = self._to_devices(next(it))
+            loss_sum, acc_sum = tf.constant(0.0), tf.constant(0.0)
             for _ in tf.range(n - 1):
-                loss, acc = one_step(it)
-                loss_sum, acc_sum = loss_sum + loss, acc_sum + acc
-            return loss_sum, acc_sum, loss, acc
+                following = self._to_devices(next(it))   # no dependency on the step: runs beside it
+                loss, acc = one_step(current)
+                loss_sum, acc_sum, current = loss_sum + loss, acc_sum + acc, following
+            loss, acc = one_step(current)
+            return loss_sum + loss, acc_sum + acc, loss, acc
         return train_steps

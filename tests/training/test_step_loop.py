@@ -55,3 +55,25 @@ def test_jit_compile_compiles_the_custom_layers_and_trains(small_dataset, tmp_pa
                    jit_compile=True, steps_per_loop=2))
     assert s["steps"] == 2 and s["best_val_accuracy"] is not None
     assert all(np.all(np.isfinite(w)) for w in _weights(s["final_model"]))
+
+
+def test_the_next_batch_goes_to_the_devices_while_the_step_runs(small_dataset, tmp_path, strategy):
+    """Prefetch to device inside the step loop: in the loop body the next batch's
+    IteratorGetNext and its copies to the replicas' devices wait on nothing (no control
+    input), so the executor runs them beside the current step; a call of n steps reads
+    exactly n batches (one before the loop, n-1 inside)."""
+    import tensorflow as tf
+    from kerastego.training.trainer import resolve_preset
+    from kerastego.training.task import StegoTask
+    cfg = _cfg(small_dataset, tmp_path)
+    task = StegoTask(cfg, resolve_preset(cfg), strategy)
+    with strategy.scope():
+        task.build()
+    fn = task.train_steps_fn().get_concrete_function(iter(task.dataset(0, True)), tf.constant(3, tf.int64))
+    outer = [n for n in fn.graph.as_graph_def().node if n.op == "IteratorGetNext"]
+    bodies = [f for f in fn.graph.as_graph_def().library.function if f.signature.name.startswith("while_body")]
+    inner = [n for f in bodies for n in f.node_def if n.op == "IteratorGetNext"]
+    assert len(outer) == 1 and len(inner) == 1
+    assert not [i for i in inner[0].input if i.startswith("^")]
+    copies = [n for f in bodies for n in f.node_def if n.op == "Identity" and "CPU:1" in n.device]
+    assert copies and not any(i.startswith("^") for n in copies for i in n.input)
