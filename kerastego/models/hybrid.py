@@ -8,7 +8,7 @@ import keras
 from keras import layers
 
 from kerastego.conventions import FLOAT32, LEVEL_SHIFT
-from kerastego.layers import Abs, CaffeAvgPool2D, DCTConv, QuantizeTruncate
+from kerastego.layers import Abs, CaffeAvgPool2D, DCTConv, FusedBatchNormalization, QuantizeTruncate
 from kerastego.models.inputs import model_inputs
 
 DEFAULT_QT = ((4, 1), (4, 2), (4, 4))   # (threshold T, step q), one subnet each
@@ -23,7 +23,7 @@ def _conv(filters, size, name, strides=1):
 
 
 def _bn_relu(x, name):
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    x = FusedBatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 

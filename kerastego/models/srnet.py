@@ -8,6 +8,7 @@ import keras
 from keras import layers
 
 from kerastego.conventions import FLOAT32, LEVEL_SHIFT
+from kerastego.layers import FusedBatchNormalization
 from kerastego.models.inputs import model_inputs
 
 BN_MOMENTUM = 0.9
@@ -37,7 +38,7 @@ def _conv(filters, name, size=3, strides=1, dtype=None):
 
 
 def _bn(name, dtype=None):
-    return layers.BatchNormalization(momentum=BN_MOMENTUM, name=name, dtype=dtype)
+    return FusedBatchNormalization(momentum=BN_MOMENTUM, name=name, dtype=dtype)
 
 
 def _conv_bn(x, filters, name, relu=True, size=3, strides=1, dtype=None):

@@ -9,8 +9,8 @@ and the layer is reported, never silently skipped.
 """
 import keras
 
-from kerastego.layers import (Abs, CaffeAvgPool2D, DCTConv, JpegDecompress, LevelShift, QuantizeTruncate,
-                              TrainingQuantTables, Truncate)
+from kerastego.layers import (Abs, CaffeAvgPool2D, DCTConv, FusedBatchNormalization, JpegDecompress, LevelShift,
+                              QuantizeTruncate, TrainingQuantTables, Truncate)
 
 
 class Handler:
@@ -131,6 +131,7 @@ for _t in (keras.layers.ReLU, keras.layers.Activation, keras.layers.LeakyReLU, k
            QuantizeTruncate, TrainingQuantTables, Truncate):
     register_handler(_t, PassThrough())
 register_handler(keras.layers.BatchNormalization, PerChannelWeights())
+register_handler(FusedBatchNormalization, PerChannelWeights())
 register_handler(keras.layers.Conv2D, Conv())
 register_handler(keras.layers.Dense, Dense())
 register_handler(keras.layers.Add, Add())

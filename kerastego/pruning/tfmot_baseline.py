@@ -23,6 +23,7 @@ ARGS = {
     "ZeroPadding2D": ("padding",),
     "Concatenate": ("axis",),
 }
+TWINS = {"FusedBatchNormalization": "BatchNormalization"}   # kerastego layers -> the tf-keras layer
 
 
 def to_tf_keras(model):
@@ -30,7 +31,7 @@ def to_tf_keras(model):
     import tf_keras
     tensors = {}
     for layer in model.layers:
-        kind = layer.__class__.__name__
+        kind = TWINS.get(layer.__class__.__name__, layer.__class__.__name__)
         if kind not in SUPPORTED:
             raise ValueError(f"tfmot baseline: layer {layer.name} ({kind}) has no tf-keras twin here; "
                              "use a standard-layer model such as 'srnet' or 'calpa-srnet' with spatial input")
