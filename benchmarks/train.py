@@ -1,10 +1,14 @@
-"""Training and inference images/s of hybrid Type1, SRNet and XuNet2, and achieved
-GFLOP/s against this machine's measured float32 matmul peak.
+"""Training and inference images/s of the detectors under float32, bfloat16 and XLA, and
+achieved GFLOP/s against this machine's measured matmul peak.
 
-    python benchmarks/train.py [--sizes 64,256] [--models hybrid-type1,srnet,xunet2]
+    python benchmarks/train.py [--sizes 256] [--models hybrid-type1,srnet,calpa-srnet]
+                               [--configs off,bfloat16,off+xla,bfloat16+xla] [--batch 32]
 
-Synthetic random coefficients stand in for data (speed does not depend on content);
-the model takes int16 coefficients and decompresses in-graph, as in real use.
+Every configuration is measured in one run, so their ratios compare on a shared machine.
+Synthetic random coefficients stand in for data (speed does not depend on content); the
+model takes int16 coefficients and decompresses in-graph, as in real use. The share of
+peak is against the float32 matmul peak (the issue's CPU measure) and against the peak in
+the configuration's own precision (the GPU measure: bfloat16 tensor cores).
 """
 import argparse
 import os
@@ -16,29 +20,37 @@ from common import save  # noqa: E402
 from kerastego.jobs.timing import bench_model, matmul_peak_gflops  # noqa: E402
 
 
+def parse_config(text):
+    """"bfloat16+xla" -> ("bfloat16", True)."""
+    precision, _, xla = text.partition("+")
+    if precision not in ("off", "bfloat16", "float16") or xla not in ("", "xla"):
+        raise SystemExit(f"--configs: {text!r} is not <off|bfloat16|float16>[+xla]")
+    return precision, xla == "xla"
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--models", default="hybrid-type1,srnet,xunet2")
-    ap.add_argument("--sizes", default="64,256")
+    ap.add_argument("--models", default="hybrid-type1,srnet,calpa-srnet")
+    ap.add_argument("--sizes", default="256")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--train_steps", type=int, default=5)
     ap.add_argument("--infer_steps", type=int, default=5)
+    ap.add_argument("--configs", default="off,bfloat16,off+xla,bfloat16+xla")
     ap.add_argument("--name", default="train")
-    ap.add_argument("--mixed_precision", default="off", choices=["off", "bfloat16", "float16"])
-    ap.add_argument("--jit_compile", action="store_true")
     args = ap.parse_args()
-    # the peak in the precision the models compute in (bfloat16 matmuls under bfloat16)
-    peak = matmul_peak_gflops(dtype="float32" if args.mixed_precision == "off" else args.mixed_precision)
+    configs = [parse_config(c) for c in args.configs.split(",")]
+    peaks = {p: matmul_peak_gflops(dtype="float32" if p == "off" else p) for p in {"off"} | {c[0] for c in configs}}
+    print("matmul peak GFLOP/s:", {k: round(v, 1) for k, v in peaks.items()}, flush=True)
     rows = []
     for size in map(int, args.sizes.split(",")):
         for name in args.models.split(","):
-            r = bench_model(name, size, args.batch, args.train_steps, args.infer_steps, args.mixed_precision,
-                            args.jit_compile)
-            r["train_fraction_of_matmul_peak"] = round(r["train_gflops_per_s"] / peak, 3)
-            print(r, flush=True)
-            rows.append(r)
-    save(args.name, {"matmul_peak_gflops": round(peak, 1), "peak_dtype": "float32" if args.mixed_precision == "off"
-                     else args.mixed_precision, "rows": rows})
+            for precision, xla in configs:
+                r = bench_model(name, size, args.batch, args.train_steps, args.infer_steps, precision, xla)
+                r["train_fraction_of_fp32_peak"] = round(r["train_gflops_per_s"] / peaks["off"], 3)
+                r["train_fraction_of_matmul_peak"] = round(r["train_gflops_per_s"] / peaks[precision], 3)
+                print(r, flush=True)
+                rows.append(r)
+    save(args.name, {"matmul_peak_gflops": {k: round(v, 1) for k, v in peaks.items()}, "rows": rows})
 
 
 if __name__ == "__main__":
