@@ -36,10 +36,12 @@ class QuantizeTruncate(keras.layers.Layer):
         self.fake_derivative = None if fake_derivative is None else float(fake_derivative)
 
     def _forward(self, z):
-        q = z if self.step is None else _round_half_away(z / self.step)
         if self.mode == "abs":
-            q = tf.abs(q)
+            # |round(z/q)| = floor(|z|/q + 0.5) for C's round: the same values in 3 passes
+            # over the activations instead of 6 (this stage runs on every image, 3 times).
+            q = tf.abs(z) if self.step is None else tf.floor(tf.abs(z) / self.step + 0.5)
             return q if self.threshold is None else tf.minimum(q, self.threshold)
+        q = z if self.step is None else _round_half_away(z / self.step)
         if self.threshold is None:
             return q
         return tf.clip_by_value(q, -self.threshold, self.threshold)

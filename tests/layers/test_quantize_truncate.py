@@ -40,3 +40,14 @@ def test_bad_arguments():
         QuantizeTruncate(mode="other")
     with pytest.raises(ValueError, match="step"):
         QuantizeTruncate(step=0)
+
+
+@pytest.mark.parametrize("step,threshold", [(1, 4), (2, 4), (4, 4), (3, 2), (0.7, None)])
+def test_abs_mode_equals_caffe_round_then_abs_bit_for_bit(step, threshold):
+    """The fast form floor(|z|/q + 0.5) is exactly |C-round(z/q)| (halves included)."""
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.normal(0, 30, 20000), np.arange(-40, 40.5, 0.5) * step]).astype(np.float32)
+    x = z / np.float32(step)
+    expect = np.abs(np.sign(x) * np.floor(np.abs(x) + np.float32(0.5)))
+    expect = expect if threshold is None else np.minimum(expect, threshold)
+    np.testing.assert_array_equal(QuantizeTruncate(step=step, threshold=threshold, mode="abs")(z).numpy(), expect)
