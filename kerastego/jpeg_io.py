@@ -4,7 +4,11 @@ jpeglib is the default reader; jpegio is supported where users have it. The layo
 is jpegio's: an (H, W) int16 array where block (i, j) fills rows 8i..8i+7 and
 columns 8j..8j+7.
 """
+import contextlib
 import os
+import sys
+import tempfile
+import threading
 
 import numpy as np
 
@@ -101,6 +105,52 @@ def _check_file(path):
         raise JpegError(path, "truncated or corrupt JPEG (no end-of-image marker)")
 
 
+_CAPTURE_LOCK = threading.Lock()
+# libjpeg's warnings for entropy-coded data that does not fit the frame header: data that
+# ends before the header's last block ("premature end of data segment"), data beyond it
+# ("extraneous bytes before marker"), a file cut short, a bad Huffman code.
+_DATA_WARNINGS = ("Corrupt JPEG data", "Premature end of JPEG file")
+
+
+@contextlib.contextmanager
+def _libjpeg_messages():
+    """The lines libjpeg writes to the C stderr during the block (a list, filled on exit).
+    Why: libjpeg only *warns* when the data does not match the header (a 256x256 image
+    behind a 4096x4096 header) and fills the missing blocks with zeros, and neither jpeglib
+    nor jpegio pass the warning on. Other lines written meanwhile are passed through."""
+    messages = []
+    with _CAPTURE_LOCK, tempfile.TemporaryFile() as capture:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield messages
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            lines = capture.read().decode(errors="replace").splitlines()
+            messages.extend(line.strip() for line in lines if line.startswith(_DATA_WARNINGS))
+            others = [line for line in lines if line.strip() and not line.startswith(_DATA_WARNINGS)]
+            if others:
+                os.write(2, ("\n".join(others) + "\n").encode())
+
+
+def _refuse_data_warnings(path, messages):
+    if not messages:
+        return
+    size = header_size(path)
+    claimed = f"the {size[0]}x{size[1]} pixels its header claims" if size else "what its header claims"
+    if "premature end of data segment" in messages[0]:
+        problem = f"its image data ends before {claimed}"
+    elif "extraneous bytes" in messages[0]:
+        problem = f"its image data goes on beyond {claimed}"
+    else:
+        problem = "its image data is damaged"
+    raise JpegError(path, f"corrupt JPEG: {problem} (libjpeg: {messages[0]}); refused rather than "
+                          "analysed with the decoder's filler blocks")
+
+
 def read_coefficients(path, allow_colour=False, backend="jpeglib"):
     """Return (coefficients int16 (H, W), quant_table float32 (8, 8), is_colour).
 
@@ -115,11 +165,13 @@ def read_coefficients(path, allow_colour=False, backend="jpeglib"):
         raise ValueError(f"unknown JPEG backend {backend!r} (use 'jpeglib' or 'jpegio')")
     import jpeglib
     try:
-        jpeg = jpeglib.read_dct(path)
+        with _libjpeg_messages() as messages:
+            jpeg = jpeglib.read_dct(path)
+            y = np.array(jpeg.Y, dtype=np.int16, copy=True)   # jpeglib decodes lazily: read inside
+        _refuse_data_warnings(path, messages)
         if jpeg.has_black:   # CMYK/YCCK: the first channel is cyan (or inverted), not luminance
             raise JpegError(path, f"{str(jpeg.jpeg_color_space).replace('JCS_', '')} JPEG (4 channels): "
                                   "no luminance channel to analyse")
-        y = np.array(jpeg.Y, dtype=np.int16, copy=True)
         colour = bool(jpeg.has_chrominance)
         qt = np.array(jpeg.qt[jpeg.quant_tbl_no[0]], dtype=np.float32)
     except JpegError:
@@ -133,7 +185,9 @@ def read_coefficients(path, allow_colour=False, backend="jpeglib"):
 
 def _read_jpegio(path, allow_colour):
     import jpegio
-    obj = jpegio.read(path)  # keep `obj` alive: jpegio 0.2.8 frees arrays with it
+    with _libjpeg_messages() as messages:
+        obj = jpegio.read(path)  # keep `obj` alive: jpegio 0.2.8 frees arrays with it
+    _refuse_data_warnings(path, messages)
     if obj.coef_arrays is None or obj.coef_arrays[0] is None:
         raise JpegError(path, "jpegio could not read the file")
     colour = len(obj.coef_arrays) > 1

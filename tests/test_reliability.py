@@ -339,3 +339,44 @@ def test_cmyk_is_not_taken_for_luminance(tmp_path):
     Image.fromarray((np.random.default_rng(0).random((64, 64, 4)) * 255).astype(np.uint8), mode="CMYK").save(path)
     with pytest.raises(JpegError, match=r"print.jpg: CMYK JPEG \(4 channels\): no luminance channel to analyse"):
         read_coefficients(path, allow_colour=True)
+
+
+def _with_header_side(src, dst, side):
+    data = bytearray(open(src, "rb").read())
+    i = data.index(b"\xff\xc0")                                      # baseline frame header
+    data[i + 5:i + 9] = side.to_bytes(2, "big") * 2
+    dst.write_bytes(bytes(data))
+    return str(dst)
+
+
+@pytest.mark.parametrize("backend", ["jpeglib", "jpegio"])
+def test_data_that_does_not_match_the_header_is_refused(tmp_path, backend):
+    """A 256x256 image behind a 1024x1024 header (libjpeg would fill 15/16 of it with
+    zero blocks and give a verdict), and a 512x512 image behind a 256x256 header."""
+    import jpeglib
+    from skimage import data
+    from kerastego.jpeg_io import JpegError, read_coefficients
+    if backend == "jpegio":
+        pytest.importorskip("jpegio", reason="jpegio is an optional reader")
+    for side in (256, 512):
+        jpeglib.from_spatial(np.ascontiguousarray(data.camera()[:side, :side])[..., None]).write_spatial(
+            str(tmp_path / f"{side}.jpg"), qt=75)
+    assert read_coefficients(str(tmp_path / "256.jpg"), backend=backend)[0].shape == (256, 256)
+    big = _with_header_side(tmp_path / "256.jpg", tmp_path / "big_header.jpg", 1024)
+    with pytest.raises(JpegError, match=r"big_header.jpg: corrupt JPEG: its image data ends before the 1024x1024 "
+                                        r"pixels its header claims \(libjpeg: .*premature end"):
+        read_coefficients(big, backend=backend)
+    small = _with_header_side(tmp_path / "512.jpg", tmp_path / "small_header.jpg", 256)
+    with pytest.raises(JpegError, match=r"small_header.jpg: corrupt JPEG: its image data goes on beyond the "
+                                        r"256x256 pixels"):
+        read_coefficients(small, backend=backend)
+
+
+def test_detect_gives_no_verdict_on_a_header_that_lies(tmp_path, real_jpegs, tiny_model):
+    liar = _with_header_side(real_jpegs[0], tmp_path / "liar.jpg", 1024)
+    r = _run([os.path.join(BIN, "detect"), "--model", tiny_model, "--format", "json", liar, str(real_jpegs[1])])
+    assert r.returncode == 1
+    rows = {os.path.basename(row["file"]): row for row in json.loads(r.stdout)}
+    assert rows["liar.jpg"]["verdict"] is None and rows["liar.jpg"]["probability"] is None
+    assert "its image data ends before the 1024x1024 pixels" in rows["liar.jpg"]["error"]
+    assert rows[os.path.basename(str(real_jpegs[1]))]["verdict"] in ("cover", "stego")
