@@ -2,11 +2,14 @@
 pruner box does): how its output channels relate to its inputs' (the analysis), whether
 it reads channels that pruning removes (a consumer), how to slice its weights to kept
 channels (rebuild with weights), how to mask them (simulated pruning) and how to
-narrow its config. A new layer type is one `register_handler` call.
+narrow its config, and which tf-keras layer it is rebuilt as for the tfmot baseline
+(its twin). A new layer type is one `register_handler` call.
 
 A layer without a handler is "not understood": the channels feeding it are left unpruned
 and the layer is reported, never silently skipped.
 """
+import dataclasses
+
 import keras
 
 from kerastego.layers import (Abs, CaffeAvgPool2D, DCTConv, FusedBatchNormalization, JpegDecompress, LevelShift,
@@ -111,13 +114,25 @@ class Flatten(Handler):
         return [list(s) for _ in range(positions) for s in ins[0]]
 
 
+@dataclasses.dataclass(frozen=True)
+class Twin:
+    """The tf-keras layer class a type is rebuilt as (bin/tfmot_baseline, which needs
+    legacy tf-keras) and the config keys carried over."""
+    name: str
+    keys: tuple = ()
+
+
+IDENTITY = "identity"     # a Twin name: the layer is left out of the tf-keras model
 _HANDLERS = {}
+_TWINS = {}
 
 
-def register_handler(layer_type, handler):
+def register_handler(layer_type, handler, twin=None):
     """Handle `layer_type` (exactly that class, not subclasses: a subclass may change
-    what happens to channels) with `handler`."""
+    what happens to channels) with `handler`; `twin`: its tf-keras counterpart, if any."""
     _HANDLERS[layer_type] = handler
+    if twin is not None:
+        _TWINS[layer_type] = twin
 
 
 def handler_for(layer):
@@ -125,17 +140,30 @@ def handler_for(layer):
     return _HANDLERS.get(type(layer))
 
 
-for _t in (keras.layers.ReLU, keras.layers.Activation, keras.layers.LeakyReLU, keras.layers.AveragePooling2D,
-           keras.layers.MaxPooling2D, keras.layers.Dropout, keras.layers.ZeroPadding2D, keras.layers.SpatialDropout2D,
-           keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D, Abs, CaffeAvgPool2D, LevelShift,
-           QuantizeTruncate, TrainingQuantTables, Truncate):
-    register_handler(_t, PassThrough())
-register_handler(keras.layers.BatchNormalization, PerChannelWeights())
-register_handler(FusedBatchNormalization, PerChannelWeights())
-register_handler(keras.layers.Conv2D, Conv())
-register_handler(keras.layers.Dense, Dense())
-register_handler(keras.layers.Add, Add())
-register_handler(keras.layers.Concatenate, Concatenate())
-register_handler(keras.layers.Flatten, Flatten())
-for _t in (keras.layers.InputLayer, DCTConv, JpegDecompress):   # frozen stages and inputs: fixed spaces
+def tf_keras_twin(layer):
+    """The layer's Twin, or None when the tfmot baseline cannot rebuild it."""
+    return _TWINS.get(type(layer))
+
+
+_POOL = ("pool_size", "strides", "padding")
+_BN = Twin("BatchNormalization", ("momentum", "epsilon", "center", "scale"))
+for _t, _twin in ((keras.layers.ReLU, Twin("ReLU")), (keras.layers.Activation, None), (keras.layers.LeakyReLU, None),
+                  (keras.layers.AveragePooling2D, Twin("AveragePooling2D", _POOL)),
+                  (keras.layers.MaxPooling2D, Twin("MaxPooling2D", _POOL)), (keras.layers.Dropout, None),
+                  (keras.layers.ZeroPadding2D, Twin("ZeroPadding2D", ("padding",))),
+                  (keras.layers.SpatialDropout2D, None),
+                  (keras.layers.GlobalAveragePooling2D, Twin("GlobalAveragePooling2D")),
+                  (keras.layers.GlobalMaxPooling2D, None), (Abs, None), (CaffeAvgPool2D, None), (LevelShift, None),
+                  (QuantizeTruncate, None), (TrainingQuantTables, Twin(IDENTITY)), (Truncate, None)):
+    register_handler(_t, PassThrough(), _twin)
+register_handler(keras.layers.BatchNormalization, PerChannelWeights(), _BN)
+register_handler(FusedBatchNormalization, PerChannelWeights(), _BN)
+register_handler(keras.layers.Conv2D, Conv(), Twin("Conv2D", ("filters", "kernel_size", "strides", "padding",
+                                                              "use_bias", "activation")))
+register_handler(keras.layers.Dense, Dense(), Twin("Dense", ("units", "activation", "use_bias")))
+register_handler(keras.layers.Add, Add(), Twin("Add"))
+register_handler(keras.layers.Concatenate, Concatenate(), Twin("Concatenate", ("axis",)))
+register_handler(keras.layers.Flatten, Flatten(), Twin("Flatten"))
+register_handler(keras.layers.InputLayer, Handler(), Twin("InputLayer"))
+for _t in (DCTConv, JpegDecompress):   # frozen stages: fixed channel spaces, no tf-keras twin
     register_handler(_t, Handler())

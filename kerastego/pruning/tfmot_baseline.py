@@ -12,34 +12,27 @@ import time
 
 import numpy as np
 
-SUPPORTED = ("InputLayer", "Conv2D", "BatchNormalization", "ReLU", "Add", "AveragePooling2D",
-             "GlobalAveragePooling2D", "Dense", "Flatten", "ZeroPadding2D", "Concatenate", "MaxPooling2D")
-ARGS = {
-    "Conv2D": ("filters", "kernel_size", "strides", "padding", "use_bias", "activation"),
-    "BatchNormalization": ("momentum", "epsilon", "center", "scale"),
-    "AveragePooling2D": ("pool_size", "strides", "padding"),
-    "MaxPooling2D": ("pool_size", "strides", "padding"),
-    "Dense": ("units", "activation", "use_bias"),
-    "ZeroPadding2D": ("padding",),
-    "Concatenate": ("axis",),
-}
-TWINS = {"FusedBatchNormalization": "BatchNormalization"}   # kerastego layers -> the tf-keras layer
-
 
 def to_tf_keras(model):
     """Rebuild a Keras 3 functional model of standard layers in tf-keras, same weights."""
     import tf_keras
+    from kerastego.pruning.handlers import IDENTITY, tf_keras_twin
     tensors = {}
     for layer in model.layers:
-        kind = TWINS.get(layer.__class__.__name__, layer.__class__.__name__)
-        if kind not in SUPPORTED:
-            raise ValueError(f"tfmot baseline: layer {layer.name} ({kind}) has no tf-keras twin here; "
-                             "use a standard-layer model such as 'srnet' or 'calpa-srnet' with spatial input")
+        twin = tf_keras_twin(layer)
+        if twin is None:
+            raise ValueError(f"tfmot baseline: layer {layer.name} ({layer.__class__.__name__}) has no tf-keras "
+                             "twin (pruning.handlers); use a standard-layer model such as 'srnet' or "
+                             "'calpa-srnet' with spatial input")
+        kind = twin.name
         if kind == "InputLayer":
             tensors[layer.name] = tf_keras.Input(tuple(layer.output.shape[1:]), name=layer.name)
             continue
+        if kind == IDENTITY:        # e.g. the training-quality record: nothing to compute
+            tensors[layer.name] = tensors[layer._inbound_nodes[0].parent_nodes[0].operation.name]
+            continue
         cfg = layer.get_config()
-        kwargs = {k: cfg[k] for k in ARGS.get(kind, ()) if k in cfg}
+        kwargs = {k: cfg[k] for k in twin.keys if k in cfg}
         new = getattr(tf_keras.layers, kind)(name=layer.name, **kwargs)
         parents = [p.operation.name for p in layer._inbound_nodes[0].parent_nodes]
         inputs = [tensors[p] for p in parents]
