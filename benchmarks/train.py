@@ -49,8 +49,8 @@ def main():
                 r["train_fraction_of_fp32_peak"] = round(r["train_gflops_per_s"] / peaks["off"], 3)
                 r["train_fraction_of_matmul_peak"] = round(r["train_gflops_per_s"] / peaks[precision], 3)
                 print(r, flush=True)
-                rows.append(r)
-    save(args.name, {"matmul_peak_gflops": {k: round(v, 1) for k, v in peaks.items()}, "rows": rows})
+                rows.append(r)   # saved after every row: a crash (see BUILD.md on oneDNN) keeps the others
+                save(args.name, {"matmul_peak_gflops": {k: round(v, 1) for k, v in peaks.items()}, "rows": rows})
 
 
 if __name__ == "__main__":
