@@ -13,7 +13,7 @@ import dataclasses
 import keras
 
 from kerastego.layers import (Abs, CaffeAvgPool2D, DCTConv, FusedBatchNormalization, JpegDecompress, LevelShift,
-                              QuantizeTruncate, TrainingQuantTables, Truncate)
+                              PointwiseStridedConv2D, QuantizeTruncate, TrainingQuantTables, Truncate)
 
 
 class Handler:
@@ -158,8 +158,9 @@ for _t, _twin in ((keras.layers.ReLU, Twin("ReLU")), (keras.layers.Activation, N
     register_handler(_t, PassThrough(), _twin)
 register_handler(keras.layers.BatchNormalization, PerChannelWeights(), _BN)
 register_handler(FusedBatchNormalization, PerChannelWeights(), _BN)
-register_handler(keras.layers.Conv2D, Conv(), Twin("Conv2D", ("filters", "kernel_size", "strides", "padding",
-                                                              "use_bias", "activation")))
+_CONV = Twin("Conv2D", ("filters", "kernel_size", "strides", "padding", "use_bias", "activation"))
+register_handler(keras.layers.Conv2D, Conv(), _CONV)
+register_handler(PointwiseStridedConv2D, Conv(), _CONV)
 register_handler(keras.layers.Dense, Dense(), Twin("Dense", ("units", "activation", "use_bias")))
 register_handler(keras.layers.Add, Add(), Twin("Add"))
 register_handler(keras.layers.Concatenate, Concatenate(), Twin("Concatenate", ("axis",)))
