@@ -82,7 +82,20 @@ def _spec(name):
 def _model_from_payload(payload):
     import keras
     payload = {k: v for k, v in payload.items() if k != JSON_KEY}
-    return keras.models.model_from_json(json.dumps(payload))
+    return keras.models.model_from_json(json.dumps(_with_safe_strided_pointwise(payload)))
+
+
+def _with_safe_strided_pointwise(payload):
+    """Architecture files written before PointwiseStridedConv2D hold plain 1x1 strided
+    Conv2D shortcuts, which crash oneDNN training (kerastego.layers.conv): read them as
+    the kerastego layer (same config and weights)."""
+    for layer in payload.get("config", {}).get("layers", []):
+        cfg = layer.get("config", {})
+        if (layer.get("class_name") == "Conv2D" and list(cfg.get("kernel_size", ())) == [1, 1]
+                and list(cfg.get("strides", (1, 1))) != [1, 1]):
+            layer.update(class_name="PointwiseStridedConv2D", module="kerastego.layers.conv",
+                         registered_name="kerastego>PointwiseStridedConv2D")
+    return payload
 
 
 def save_architecture(model, path, family=None):

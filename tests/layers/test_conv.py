@@ -55,3 +55,18 @@ def test_calpa_srnet_trains_at_256_under_onednn():
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
     r = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0 and "trained" in r.stdout, r.stderr[-2000:]
+
+
+def test_an_older_architecture_file_reads_its_shortcuts_as_the_safe_layer(tmp_path):
+    """slim_model.json files written before this layer hold plain 1x1 stride-2 Conv2D."""
+    import json
+    from kerastego.models import build_model
+    payload = json.loads(build_model("calpa-srnet", (64, 64, 1)).to_json())
+    for layer in payload["config"]["layers"]:
+        if layer["class_name"] == "PointwiseStridedConv2D":
+            layer.update(class_name="Conv2D", module="keras.layers", registered_name=None)
+    path = tmp_path / "slim_model.json"
+    path.write_text(json.dumps(payload))
+    model = build_model(str(path), (64, 64, 1))
+    assert type(model.get_layer("L9_short")) is PointwiseStridedConv2D
+    assert type(model.get_layer("L9_conv1")) is keras.layers.Conv2D
