@@ -380,3 +380,22 @@ def test_detect_gives_no_verdict_on_a_header_that_lies(tmp_path, real_jpegs, tin
     assert rows["liar.jpg"]["verdict"] is None and rows["liar.jpg"]["probability"] is None
     assert "its image data ends before the 1024x1024 pixels" in rows["liar.jpg"]["error"]
     assert rows[os.path.basename(str(real_jpegs[1]))]["verdict"] in ("cover", "stego")
+
+
+def test_exported_signature_names_a_wrong_rank_or_size(tmp_path, tiny_model):
+    """The signatures take any shape and check it in-graph, so a serving client reads which
+    input is wrong and why (not a placeholder's shape error)."""
+    import tensorflow as tf
+    from kerastego.export import export_savedmodel
+    loaded = tf.saved_model.load(export_savedmodel(tiny_model, str(tmp_path / "serving")))
+    fn, q = loaded.signatures["serving_default"], tf.ones((1, 8, 8))
+    assert int(loaded.input_size.numpy()) == 64
+    cases = [(tf.zeros((64, 64), tf.int16), q, r"coefficients must be \[batch, 64, 64\] \(rank 3\)"),
+             (tf.zeros((1, 60, 64), tf.int16), q, "height and width must be multiples of 8"),
+             (tf.zeros((1, 128, 128), tf.int16), q, "this model takes 64x64 coefficients: tile larger images"),
+             (tf.zeros((1, 64, 64), tf.int16), tf.ones((1, 4, 4)), r"quant_table must be \[batch, 8, 8\]")]
+    for c, qt, message in cases:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            fn(coefficients=c, quant_table=qt)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"image must be \[batch, 64, 64, 1\]"):
+        loaded.signatures["spatial"](image=tf.zeros((1, 64, 64, 3)))

@@ -31,6 +31,8 @@ class ExportModule(tf.Module):
         super().__init__()
         self.members = [pixel_range_model(m) for m in models]
         self.size = size
+        # the tile size, for clients: the signatures take any shape and check it in-graph
+        self.input_size = tf.Variable(size, dtype=tf.int64, trainable=False, name="input_size")
         # the JPEG qualities the members were trained at (detect warns on other files)
         tables = {tuple(t.ravel()) for m in models for t in training_tables(m)}
         self.training_quant_tables = tf.Variable(np.reshape(sorted(tables) or np.zeros((0, 64)), (-1, 8, 8)),
@@ -44,20 +46,48 @@ class ExportModule(tf.Module):
         return {"probability": mean, "class": tf.cast(stego, tf.int64), "vote": vote}
 
 
-def _make_signatures(module, size):
-    @tf.function(input_signature=[tf.TensorSpec([None, size, size], tf.int16, name=COEFFICIENTS),
-                                  tf.TensorSpec([None, 8, 8], tf.float32, name=QUANT_TABLE)])
-    def serving_default(coefficients, quant_table):
-        ok = tf.reduce_all(tf.math.is_finite(quant_table)) & tf.reduce_all(quant_table > 0)
-        checks = [tf.debugging.Assert(ok, ["quant_table must be finite and positive (a JPEG's 8x8 table)"]),
-                  tf.debugging.assert_equal(tf.shape(coefficients)[0], tf.shape(quant_table)[0], message=(
-                      "coefficients and quant_table must have the same batch size"))]
-        with tf.control_dependencies(checks):
-            return module._outputs(decompress_tf(coefficients, quant_table))
+def _checked_tiles(x, size, name, channels=()):
+    """x after in-graph checks of its rank and size, with messages a serving client can read
+    (the signatures take any shape, so a wrong one reaches these checks and not a Placeholder's
+    shape error), then with its static shape set for the model."""
+    rank = 3 + len(channels)
+    layout = f"[batch, {size}, {size}" + "".join(f", {c}" for c in channels) + "]"
+    checks = [tf.debugging.assert_rank(x, rank, message=f"{name} must be {layout} (rank {rank})")]
+    with tf.control_dependencies(checks):
+        hw = tf.shape(x)[1:3]
+        checks = [tf.debugging.assert_equal(hw % 8, 0, message=(
+                      f"{name} height and width must be multiples of 8 (whole 8x8 JPEG blocks)")),
+                  tf.debugging.assert_equal(hw, [size, size], message=(
+                      f"this model takes {size}x{size} {name}: tile larger images on the 8x8 grid, as detect does")),
+                  *(tf.debugging.assert_equal(tf.shape(x)[3:], list(channels), message=f"{name} must be {layout}")
+                    for _ in channels[:1])]
+    with tf.control_dependencies(checks):
+        x = tf.identity(x)
+    x.set_shape([None, size, size, *channels])   # static only: an EnsureShape op could fail before the checks
+    return x
 
-    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 1], tf.float32, name=IMAGE)])
+
+def _make_signatures(module, size):
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.int16, name=COEFFICIENTS),
+                                  tf.TensorSpec(None, tf.float32, name=QUANT_TABLE)])
+    def serving_default(coefficients, quant_table):
+        coefficients = _checked_tiles(coefficients, size, COEFFICIENTS)
+        ok = tf.reduce_all(tf.math.is_finite(quant_table)) & tf.reduce_all(quant_table > 0)
+        checks = [tf.debugging.assert_rank(quant_table, 3, message="quant_table must be [batch, 8, 8] (rank 3)")]
+        with tf.control_dependencies(checks):
+            checks = [tf.debugging.assert_equal(tf.shape(quant_table)[1:], [8, 8],
+                                                message="quant_table must be [batch, 8, 8]"),
+                      tf.debugging.Assert(ok, ["quant_table must be finite and positive (a JPEG's 8x8 table)"]),
+                      tf.debugging.assert_equal(tf.shape(coefficients)[0], tf.shape(quant_table)[0], message=(
+                          "coefficients and quant_table must have the same batch size"))]
+        with tf.control_dependencies(checks):
+            quant_table = tf.identity(quant_table)
+        quant_table.set_shape([None, 8, 8])
+        return module._outputs(decompress_tf(coefficients, quant_table))
+
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32, name=IMAGE)])
     def spatial(image):
-        return module._outputs(image)
+        return module._outputs(_checked_tiles(image, size, IMAGE, channels=(1,)))
 
     return {"serving_default": serving_default, "spatial": spatial}
 

@@ -82,7 +82,9 @@ class SavedModelDetector:
         import tensorflow as tf
         self.loaded = tf.saved_model.load(path)
         self.fn = self.loaded.signatures["serving_default"]
-        self.size = int(self.fn.structured_input_signature[1][COEFFICIENTS].shape[1])
+        size = getattr(self.loaded, "input_size", None)   # exports before it: a fixed input shape
+        self.size = int(size.numpy()) if size is not None else int(
+            self.fn.structured_input_signature[1][COEFFICIENTS].shape[1])
         recorded = getattr(self.loaded, "training_quant_tables", None)   # exports before the record: none
         self.training_tables = [] if recorded is None else list(recorded.numpy())
 
