@@ -1,6 +1,8 @@
 """Client side of TensorFlow Serving: JPEG -> coefficient tiles -> REST JSON or gRPC
 PredictRequest for the exported signatures, with input validation that names the problem."""
 import json
+import re
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -53,13 +55,32 @@ class RestDetector:
     def __init__(self, server, model_name, size=None, timeout=60):
         self.url = f"http://{server}/v1/models/{model_name}:predict"
         self.timeout = timeout
-        if size is None:
-            meta_url = f"http://{server}/v1/models/{model_name}/metadata"
-            with urllib.request.urlopen(meta_url, timeout=timeout) as r:
-                meta = json.load(r)
-            sig = meta["metadata"]["signature_def"]["signature_def"][SIGNATURE]
-            size = int(sig["inputs"][COEFFICIENTS]["tensor_shape"]["dim"][1]["size"])
-        self.size = size
+        self.size = size or self._size_from_metadata(server, model_name) or self._size_from_the_signature()
+
+    def _size_from_metadata(self, server, model_name):
+        """The tile size an export before the in-graph checks wrote in its input shape
+        (None when the signature takes any shape, as exports do now)."""
+        with urllib.request.urlopen(f"http://{server}/v1/models/{model_name}/metadata", timeout=self.timeout) as r:
+            sig = json.load(r)["metadata"]["signature_def"]["signature_def"][SIGNATURE]
+        dims = sig["inputs"][COEFFICIENTS].get("tensor_shape", {}).get("dim", [])
+        size = int(dims[1]["size"]) if len(dims) == 3 else -1
+        return size if size > 0 else None
+
+    def _size_from_the_signature(self):
+        """Ask the signature: one 8x8 tile is refused with "this model takes SxS
+        coefficients" (kerastego.export) unless the model takes 8x8 tiles."""
+        probe = rest_payload(np.zeros((1, 8, 8), np.int16), np.ones((1, 8, 8), np.float32))
+        req = urllib.request.Request(self.url, data=json.dumps(probe).encode(),
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout):
+                return 8
+        except urllib.error.HTTPError as e:
+            found = re.search(r"this model takes (\d+)x\1 coefficients", e.read().decode(errors="replace"))
+            if not found:
+                raise ValueError(f"{self.url}: the server did not say which tile size the model takes "
+                                 f"(HTTP {e.code}); give it with size=") from e
+            return int(found.group(1))
 
     def __call__(self, coefficients, quant_tables):
         body = json.dumps(rest_payload(coefficients, quant_tables)).encode()

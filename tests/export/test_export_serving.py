@@ -115,16 +115,28 @@ def test_rest_detector_against_a_local_predict_endpoint(exported, real_jpegs, tm
     fn = tf.saved_model.load(exported["single"]).signatures["serving_default"]
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            assert self.path == "/v1/models/hybrid:predict"
-            out = fn(coefficients=tf.constant(body["inputs"]["coefficients"], tf.int16),
-                     quant_table=tf.constant(body["inputs"]["quant_table"], tf.float32))
-            data = json.dumps({"outputs": {k: v.numpy().tolist() for k, v in out.items()}}).encode()
-            self.send_response(200)
+        def _reply(self, code, payload):
+            data = json.dumps(payload).encode()
+            self.send_response(code)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
             self.wfile.write(data)
+
+        def do_GET(self):          # TF Serving's metadata: exports take any shape now
+            assert self.path == "/v1/models/hybrid/metadata"
+            shape = {"unknown_rank": True}
+            self._reply(200, {"metadata": {"signature_def": {"signature_def": {"serving_default": {
+                "inputs": {"coefficients": {"tensor_shape": shape}, "quant_table": {"tensor_shape": shape}}}}}}})
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            assert self.path == "/v1/models/hybrid:predict"
+            try:
+                out = fn(coefficients=tf.constant(body["inputs"]["coefficients"], tf.int16),
+                         quant_table=tf.constant(body["inputs"]["quant_table"], tf.float32))
+            except tf.errors.InvalidArgumentError as e:   # TF Serving answers 400 {"error": ...}
+                return self._reply(400, {"error": e.message})
+            self._reply(200, {"outputs": {k: v.numpy().tolist() for k, v in out.items()}})
 
         def log_message(self, *a):
             pass
@@ -132,7 +144,8 @@ def test_rest_detector_against_a_local_predict_endpoint(exported, real_jpegs, tm
     server = HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        remote = RestDetector(f"127.0.0.1:{server.server_port}", "hybrid", size=64)
+        remote = RestDetector(f"127.0.0.1:{server.server_port}", "hybrid")   # the size from the signature
+        assert remote.size == 64
         rows = detect([str(p) for p in real_jpegs[:3]], remote)
     finally:
         server.shutdown()
