@@ -58,9 +58,10 @@ def _checked_tiles(x, size, name, channels=()):
         checks = [tf.debugging.assert_equal(hw % 8, 0, message=(
                       f"{name} height and width must be multiples of 8 (whole 8x8 JPEG blocks)")),
                   tf.debugging.assert_equal(hw, [size, size], message=(
-                      f"this model takes {size}x{size} {name}: tile larger images on the 8x8 grid, as detect does")),
-                  *(tf.debugging.assert_equal(tf.shape(x)[3:], list(channels), message=f"{name} must be {layout}")
-                    for _ in channels[:1])]
+                      f"this model takes {size}x{size} {name}: tile larger images on the 8x8 grid, as detect does"))]
+        if channels:
+            checks.append(tf.debugging.assert_equal(tf.shape(x)[3:], list(channels),
+                                                    message=f"{name} must be {layout}"))
     with tf.control_dependencies(checks):
         x = tf.identity(x)
     x.set_shape([None, size, size, *channels])   # static only: an EnsureShape op could fail before the checks

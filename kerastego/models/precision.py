@@ -11,10 +11,10 @@ import functools
 
 import keras
 
-from kerastego.conventions import INPUT_KINDS, KERAS_POLICY
+from kerastego.conventions import INPUT_KINDS
 from kerastego.layers import DCTConv, QuantizeTruncate
 from kerastego.layers.basic import FrozenLayer
-from kerastego.models.registry import build_model, infer_family, model_family, model_names
+from kerastego.models.registry import build_model, infer_family, keras_policy, model_family, model_names
 
 FROZEN_TYPES = (FrozenLayer, DCTConv, QuantizeTruncate)   # the frozen first stage: float32 whatever its name
 _REFERENCE_SIZE = 64
@@ -46,9 +46,7 @@ def with_precision(model, mixed_precision):
     """`model` computing under `mixed_precision` ("off", "bfloat16", "float16") with its
     pinned layers in float32; the same weights (variables stay float32). Returns `model`
     itself when its layers already compute so."""
-    if mixed_precision not in KERAS_POLICY:
-        raise ValueError(f"mixed_precision must be one of {tuple(KERAS_POLICY)}, got {mixed_precision!r}")
-    policy = KERAS_POLICY[mixed_precision]
+    policy = keras_policy(mixed_precision)
     keep = float32_layers(model) if policy != "float32" else set()
     computing = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     want = {layer.name: ("float32" if layer.name in keep else policy) for layer in computing}

@@ -106,16 +106,22 @@ def save_architecture(model, path, family=None):
         json.dump(payload, f, indent=1)
 
 
+def keras_policy(mixed_precision):
+    """Keras' dtype policy name for "off", "bfloat16" or "float16"; ValueError otherwise."""
+    if mixed_precision not in KERAS_POLICY:
+        raise ValueError(f"mixed_precision must be one of {tuple(KERAS_POLICY)}, got {mixed_precision!r}")
+    return KERAS_POLICY[mixed_precision]
+
+
 @contextlib.contextmanager
 def precision(mixed_precision):
     """Keras' global dtype policy for `mixed_precision` ("off", "bfloat16", "float16") while
     layers are built, then the previous one: layers keep the policy they were built with,
     and the float32 layers the builders pin (conventions.FLOAT32) stay float32."""
-    if mixed_precision not in KERAS_POLICY:
-        raise ValueError(f"mixed_precision must be one of {tuple(KERAS_POLICY)}, got {mixed_precision!r}")
+    policy = keras_policy(mixed_precision)
     import keras
     before = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(KERAS_POLICY[mixed_precision])
+    keras.mixed_precision.set_global_policy(policy)
     try:
         yield
     finally:

@@ -90,11 +90,12 @@ class StegoTask:
         """The batch split over this worker's replicas, each part copied to its replica's
         device: issued before the previous step has finished, the copy overlaps it."""
         devices = self.strategy.extended.worker_devices
+        flat = tf.nest.flatten(batch)
+        pieces = [tf.split(t, len(devices)) if len(devices) > 1 else [t] for t in flat]
         parts = []
         for i, device in enumerate(devices):
             with tf.device(device):
-                parts.append(tf.nest.map_structure(
-                    lambda t: tf.identity(tf.split(t, len(devices))[i] if len(devices) > 1 else t), batch))
+                parts.append(tf.nest.pack_sequence_as(batch, [tf.identity(p[i]) for p in pieces]))
         return parts
 
     def _distribute(self, parts):
