@@ -27,17 +27,22 @@ def _bn_relu(x, name):
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def _first_conv(x, prefix, first_stride):
-    # Caffe pad 2 on both sides, then stride 2 (or 4 at 512x512).
-    x = layers.ZeroPadding2D(2, name=f"{prefix}_conv1_pad")(x)
+FIRST_PAD = 2                           # Caffe pad of the subnets' first convolution
+
+
+def _first_conv(x, prefix, first_stride, padded):
+    # Caffe pad 2 on both sides (done by Q&T when `padded`), then stride 2 (or 4 at 512x512).
+    if not padded:
+        x = layers.ZeroPadding2D(FIRST_PAD, name=f"{prefix}_conv1_pad")(x)
     x = _conv(8, 5, f"{prefix}_conv1", strides=first_stride)(x)
     x = Abs(name=f"{prefix}_abs")(x)
     return _bn_relu(x, f"{prefix}_conv1")
 
 
-def type1_subnet(x, prefix, first_stride=2):
-    """Type1: conv5x5/8 s2 -> ABS -> conv3x3/32 -> pool 5/2 -> conv1x1/128 -> pool 32/32."""
-    x = _first_conv(x, prefix, first_stride)
+def type1_subnet(x, prefix, first_stride=2, padded=False):
+    """Type1: conv5x5/8 s2 -> ABS -> conv3x3/32 -> pool 5/2 -> conv1x1/128 -> pool 32/32.
+    padded: x already carries the first convolution's zero border (FIRST_PAD)."""
+    x = _first_conv(x, prefix, first_stride, padded)
     x = _bn_relu(_conv(32, 3, f"{prefix}_conv2")(x), f"{prefix}_conv2")
     x = CaffeAvgPool2D(5, 2, pad=1, name=f"{prefix}_pool2")(x)
     x = _bn_relu(_conv(128, 1, f"{prefix}_conv3")(x), f"{prefix}_conv3")
@@ -45,9 +50,9 @@ def type1_subnet(x, prefix, first_stride=2):
     return layers.Flatten(name=f"{prefix}_features")(x)
 
 
-def type2_subnet(x, prefix, first_stride=2):
+def type2_subnet(x, prefix, first_stride=2, padded=False):
     """Type2 (memory-efficient): progressive 5x5 stride-4 pooling after every conv."""
-    x = _first_conv(x, prefix, first_stride)
+    x = _first_conv(x, prefix, first_stride, padded)
     x = CaffeAvgPool2D(5, 4, name=f"{prefix}_pool1")(x)
     x = _bn_relu(_conv(32, 3, f"{prefix}_conv2")(x), f"{prefix}_conv2")
     x = CaffeAvgPool2D(5, 4, name=f"{prefix}_pool2")(x)
@@ -79,10 +84,11 @@ def build_hybrid(input_shape=(256, 256, 1), subnet="type1", qt=DEFAULT_QT, kerne
             raise ValueError(f"unknown subnet {subnet!r}; use one of {sorted(SUBNETS)} or a callable")
         stride = first_stride or (4 if input_shape[0] >= 512 else 2)
         fn = SUBNETS[subnet]
-        make_subnet = lambda t, p: fn(t, p, first_stride=stride)  # noqa: E731
-        label = subnet
+        make_subnet = lambda t, p, padded: fn(t, p, first_stride=stride, padded=padded)  # noqa: E731
+        label, pad = subnet, FIRST_PAD
     elif callable(subnet):
-        make_subnet, label = subnet, getattr(subnet, "__name__", "custom")
+        make_subnet = lambda t, p, padded: subnet(t, p)  # noqa: E731
+        label, pad = getattr(subnet, "__name__", "custom"), 0   # a prototype pads for itself
     else:
         raise TypeError(f"subnet must be a name or a callable, got {type(subnet).__name__}")
     if not qt:
@@ -95,9 +101,10 @@ def build_hybrid(input_shape=(256, 256, 1), subnet="type1", qt=DEFAULT_QT, kerne
         branch = residuals
         if entry is not None:
             threshold, step = entry
-            branch = QuantizeTruncate(step=step, threshold=threshold, mode=qt_mode,
-                                      fake_derivative=fake_derivative, name=f"qt{i}", dtype=FLOAT32)(residuals)
-        features.append(make_subnet(branch, f"sub{i}"))
+            # Q&T pads for the subnet's first conv: the padding then costs no pass of its own.
+            branch = QuantizeTruncate(step=step, threshold=threshold, mode=qt_mode, fake_derivative=fake_derivative,
+                                      pad=pad, name=f"qt{i}", dtype=FLOAT32)(residuals)
+        features.append(make_subnet(branch, f"sub{i}", padded=entry is not None and pad > 0))
     x = features[0] if len(features) == 1 else layers.Concatenate(name="concat")(features)
     reg = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
     for j, units in enumerate(head):

@@ -51,3 +51,45 @@ def test_abs_mode_equals_caffe_round_then_abs_bit_for_bit(step, threshold):
     expect = np.abs(np.sign(x) * np.floor(np.abs(x) + np.float32(0.5)))
     expect = expect if threshold is None else np.minimum(expect, threshold)
     np.testing.assert_array_equal(QuantizeTruncate(step=step, threshold=threshold, mode="abs")(z).numpy(), expect)
+
+
+def _halves_and_noise(step, shape=(2, 12, 12, 5)):
+    """Random residuals with exact rounding ties (k + 1/2) * q mixed in."""
+    rng = np.random.default_rng(7)
+    z = rng.normal(0, 6, shape).astype(np.float32)
+    ties = (rng.integers(-12, 12, shape) + 0.5).astype(np.float32) * np.float32(step or 1)
+    return np.where(rng.random(shape) < 0.3, ties, z).astype(np.float32)
+
+
+@pytest.mark.parametrize("mode", ["abs", "signed"])
+@pytest.mark.parametrize("step,threshold", [(1, 4), (2, 4), (4, 4), (0.5, None), (None, 3)])
+def test_training_pass_is_bit_identical_to_the_inference_ops(mode, step, threshold):
+    """Training compiles Q&T and its padding into one XLA pass; inference (and every
+    export) keeps the op-by-op form. Both give the same bits, ties included."""
+    z = _halves_and_noise(step)
+    layer = QuantizeTruncate(step=step, threshold=threshold, mode=mode, pad=2)
+    fused, plain = layer(z, training=True).numpy(), layer(z, training=False).numpy()
+    np.testing.assert_array_equal(fused, plain)
+    unpadded = QuantizeTruncate(step=step, threshold=threshold, mode=mode)(z).numpy()
+    np.testing.assert_array_equal(plain, np.pad(unpadded, [(0, 0), (2, 2), (2, 2), (0, 0)]))
+
+
+def test_pad_is_the_next_convolutions_zero_border():
+    layer = QuantizeTruncate(step=2, threshold=4, pad=2)
+    z = _halves_and_noise(2, (1, 8, 8, 3))
+    y = layer(z).numpy()
+    assert y.shape == (1, 12, 12, 3) == layer.compute_output_shape((1, 8, 8, 3))
+    assert not y[:, :2].any() and not y[:, -2:].any() and not y[:, :, :2].any() and not y[:, :, -2:].any()
+    assert QuantizeTruncate.from_config(layer.get_config()).pad == 2
+    with pytest.raises(ValueError, match=r"pad=2 needs a \[batch, H, W, C\] input"):
+        layer(Z)
+    with pytest.raises(ValueError, match="pad must be >= 0"):
+        QuantizeTruncate(pad=-1)
+
+
+def test_gradient_is_exactly_zero_in_the_training_pass():
+    z = tf.Variable(_halves_and_noise(1, (1, 8, 8, 2)))
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(QuantizeTruncate(step=1, threshold=4, pad=2)(z, training=True))
+    g = tape.gradient(y, z, unconnected_gradients=tf.UnconnectedGradients.ZERO).numpy()
+    assert np.all(g == 0.0)

@@ -51,6 +51,22 @@ def test_custom_subnet_callable():
     assert m(np.zeros((2, 32, 32, 1), "float32")).shape == (2, 2)
 
 
+@pytest.mark.parametrize("subnet", ["type1", "type2"])
+def test_qt_pads_for_the_subnet_as_the_subnet_padded_before(subnet):
+    """Q&T now adds the first conv's zero border itself. Models saved before hold a
+    ZeroPadding2D in each subnet instead (as a prototype's subnet still does); with the
+    same weights both compute the same, in training (the fused XLA pass) and inference."""
+    from kerastego.models import hybrid
+    new = build_hybrid((64, 64, 1), subnet=subnet)
+    old = build_hybrid((64, 64, 1), subnet=lambda x, p: hybrid.SUBNETS[subnet](x, p, padded=False))
+    assert not [l for l in new.layers if isinstance(l, keras.layers.ZeroPadding2D)]
+    assert len([l for l in old.layers if isinstance(l, keras.layers.ZeroPadding2D)]) == 3
+    old.set_weights(new.get_weights())
+    x = np.random.default_rng(3).normal(0, 30, (4, 64, 64, 1)).astype("float32")
+    for training in (True, False):
+        np.testing.assert_array_equal(new(x, training=training).numpy(), old(x, training=training).numpy())
+
+
 def _grads(model, x):
     with tf.GradientTape() as tape:
         tape.watch(x)
