@@ -52,6 +52,18 @@ def caffe_pool_geometry(size, kernel, stride, pad):
     return out, (ends - starts).astype(np.float32)
 
 
+def same_pool_rescale(size, kernel, stride, pad):
+    """Per-window factors turning TF's SAME average (over the window's in-image
+    elements) into Caffe's, or None when TF's SAME windows are not Caffe's."""
+    out, divisor = caffe_pool_geometry(size, kernel, stride, pad)
+    tf_out = -(-size // stride)
+    if tf_out != out or max((out - 1) * stride + kernel - size, 0) // 2 != pad:
+        return None
+    starts = np.arange(out) * stride - pad
+    inside = np.minimum(starts + kernel, size) - np.maximum(starts, 0)
+    return (inside / divisor).astype(np.float32)
+
+
 @keras.saving.register_keras_serializable(package="kerastego")
 class CaffeAvgPool2D(keras.layers.Layer):
     """Average pooling with Caffe's exact output size and divisors.
@@ -72,6 +84,11 @@ class CaffeAvgPool2D(keras.layers.Layer):
         if h is None or w is None:
             raise ValueError("CaffeAvgPool2D needs a static spatial input size")
         self._geom = [caffe_pool_geometry(s, self.pool_size, self.strides, self.pad) for s in (h, w)]
+        # Where TF's SAME windows are Caffe's (the hybrid's pools at 256 and 512), pool
+        # without a padded copy and rescale: the padding and its gradient's slice cost
+        # as much as the pooling itself.
+        scale = [same_pool_rescale(s, self.pool_size, self.strides, self.pad) for s in (h, w)]
+        self._same_scale = None if any(f is None for f in scale) else np.outer(*scale)[None, :, :, None]
 
     def _padding(self, size, out):
         # Zero rows before (Caffe pad) and after, so every window lies in the tensor.
@@ -79,6 +96,9 @@ class CaffeAvgPool2D(keras.layers.Layer):
         return self.pad, after
 
     def call(self, x):
+        if self._same_scale is not None:
+            y = tf.nn.avg_pool2d(x, self.pool_size, self.strides, "SAME")
+            return y if np.all(self._same_scale == 1) else y * tf.constant(self._same_scale, x.dtype)
         _, h, w, _ = x.shape
         (oh, dh), (ow, dw) = self._geom
         ph, pw = self._padding(h, oh), self._padding(w, ow)

@@ -35,3 +35,13 @@ def test_matches_caffe_loop(n, k, s, pad):
 def test_released_type1_sizes():
     assert caffe_pool_geometry(128, 5, 2, 1)[0] == 64
     assert caffe_pool_geometry(64, 32, 32, 0)[0] == 2
+
+
+@pytest.mark.parametrize("n,k,s,pad", [(128, 5, 2, 1), (256, 5, 2, 1), (64, 32, 32, 0), (128, 5, 4, 0)])
+def test_the_hybrids_pools_need_no_padded_copy(n, k, s, pad):
+    """Where TF's SAME windows are Caffe's, the layer pools without tf.pad (a copy of
+    the activations, and a slice in the gradient) and rescales the border windows."""
+    import tensorflow as tf
+    layer = CaffeAvgPool2D(k, s, pad=pad)
+    graph = tf.function(layer).get_concrete_function(tf.TensorSpec((1, n, n, 2))).graph
+    assert not [op for op in graph.get_operations() if op.type in ("Pad", "PadV2")]
