@@ -8,7 +8,8 @@ import keras
 from keras import layers
 
 from kerastego.conventions import FLOAT32, LEVEL_SHIFT
-from kerastego.layers import Abs, CaffeAvgPool2D, DCTConv, FusedBatchNormalization, QuantizeTruncate
+from kerastego.layers import (Abs, CaffeAvgPool2D, ColumnPairConv2D, DCTConv, FusedBatchNormalization,
+                              QuantizeTruncate)
 from kerastego.models.inputs import model_inputs
 
 DEFAULT_QT = ((4, 1), (4, 2), (4, 4))   # (threshold T, step q), one subnet each
@@ -16,10 +17,9 @@ BN_MOMENTUM = 0.95                      # Caffe moving_average_fraction 0.05
 BN_EPSILON = 1e-5                       # Caffe's default
 
 
-def _conv(filters, size, name, strides=1):
-    return layers.Conv2D(filters, size, strides=strides, padding="same" if strides == 1 else "valid",
-                         use_bias=False, kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
-                         name=name)
+def _conv(filters, size, name, strides=1, layer=layers.Conv2D):
+    return layer(filters, size, strides=strides, padding="same" if strides == 1 else "valid",
+                 use_bias=False, kernel_initializer=keras.initializers.RandomNormal(stddev=0.01), name=name)
 
 
 def _bn_relu(x, name):
@@ -34,7 +34,8 @@ def _first_conv(x, prefix, first_stride, padded):
     # Caffe pad 2 on both sides (done by Q&T when `padded`), then stride 2 (or 4 at 512x512).
     if not padded:
         x = layers.ZeroPadding2D(FIRST_PAD, name=f"{prefix}_conv1_pad")(x)
-    x = _conv(8, 5, f"{prefix}_conv1", strides=first_stride)(x)
+    # 8 filters: computed two output columns at a time, 1.35x faster on the CPU (paired_conv.py).
+    x = _conv(8, 5, f"{prefix}_conv1", strides=first_stride, layer=ColumnPairConv2D)(x)
     x = Abs(name=f"{prefix}_abs")(x)
     return _bn_relu(x, f"{prefix}_conv1")
 

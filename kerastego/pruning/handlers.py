@@ -12,7 +12,7 @@ import dataclasses
 
 import keras
 
-from kerastego.layers import (Abs, CaffeAvgPool2D, DCTConv, FusedBatchNormalization, JpegDecompress, LevelShift,
+from kerastego.layers import (Abs, CaffeAvgPool2D, ColumnPairConv2D, DCTConv, FusedBatchNormalization, JpegDecompress, LevelShift,
                               PointwiseStridedConv2D, QuantizeTruncate, TrainingQuantTables, Truncate)
 
 
@@ -161,6 +161,7 @@ register_handler(FusedBatchNormalization, PerChannelWeights(), _BN)
 _CONV = Twin("Conv2D", ("filters", "kernel_size", "strides", "padding", "use_bias", "activation"))
 register_handler(keras.layers.Conv2D, Conv(), _CONV)
 register_handler(PointwiseStridedConv2D, Conv(), _CONV)
+register_handler(ColumnPairConv2D, Conv(), _CONV)
 register_handler(keras.layers.Dense, Dense(), Twin("Dense", ("units", "activation", "use_bias")))
 register_handler(keras.layers.Add, Add(), Twin("Add"))
 register_handler(keras.layers.Concatenate, Concatenate(), Twin("Concatenate", ("axis",)))

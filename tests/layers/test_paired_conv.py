@@ -1,0 +1,70 @@
+"""ColumnPairConv2D is keras.layers.Conv2D: same weights, config, outputs and gradients,
+computed two output columns per window where the output has an even number of columns."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerastego.layers import ColumnPairConv2D
+
+
+def _pair(filters, kernel, strides, **kw):
+    layers = [cls(filters, kernel, strides=strides, **kw) for cls in (ColumnPairConv2D, keras.layers.Conv2D)]
+    return layers
+
+
+def _outputs_and_grads(layer, x):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x)
+        loss = tf.reduce_sum(y * y)
+    return [y] + tape.gradient(loss, [x] + layer.trainable_variables)
+
+
+def _wide_convs(layer, x):
+    """Filter widths of the convolutions the layer runs."""
+    graph = tf.function(layer).get_concrete_function(tf.TensorSpec(x.shape)).graph
+    return [op.inputs[1].shape[-1] for op in graph.get_operations() if op.type == "Conv2D"]
+
+
+@pytest.mark.parametrize("size,kernel,strides,bias,paired", [
+    (36, 5, 2, False, True),     # the hybrid's conv1 (pad 2 around 32)
+    (68, 5, 4, False, True),     # the hybrid's conv1 at 512x512 takes stride 4
+    (20, 3, 1, True, True),      # stride 1, bias and activation
+    (18, 3, (1, 2), False, True),  # rows and columns strided differently
+    (37, 5, 2, False, False),    # 17 output columns: a plain Conv2D
+])
+def test_equals_keras_conv2d(size, kernel, strides, bias, paired):
+    x = tf.constant(np.random.default_rng(size).normal(size=(2, size, size, 5)).astype(np.float32))
+    layers = _pair(8, kernel, strides, padding="valid", use_bias=bias, activation="relu" if bias else None,
+                   bias_initializer="random_normal")
+    for layer in layers:
+        layer.build(x.shape)
+    layers[0].set_weights(layers[1].get_weights())
+    for a, b in zip(_outputs_and_grads(layers[0], x), _outputs_and_grads(layers[1], x)):
+        # The same sums in another order: float rounding of the largest terms.
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6 * float(np.abs(b).max()))
+    assert _wide_convs(layers[0], x) == ([16] if paired else [8])
+
+
+def test_same_padding_is_a_plain_conv2d():
+    layer = ColumnPairConv2D(8, 3, padding="same")
+    x = tf.zeros((1, 8, 8, 2))
+    layer.build(x.shape)
+    assert _wide_convs(layer, x) == [8]
+
+
+def test_saves_and_loads_as_itself(tmp_path):
+    x = np.random.default_rng(1).normal(size=(2, 36, 36, 3)).astype(np.float32)
+    inp = keras.Input((36, 36, 3))
+    model = keras.Model(inp, ColumnPairConv2D(8, 5, strides=2, name="c")(inp))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert type(loaded.get_layer("c")) is ColumnPairConv2D
+    np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
+
+
+def test_bfloat16_policy():
+    layer = ColumnPairConv2D(8, 5, strides=2, dtype="mixed_bfloat16")
+    y = layer(np.ones((1, 36, 36, 3), np.float32))
+    assert y.dtype == tf.bfloat16 and y.shape == (1, 16, 16, 8)
