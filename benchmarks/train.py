@@ -39,7 +39,8 @@ def main():
     ap.add_argument("--name", default="train")
     args = ap.parse_args()
     configs = [parse_config(c) for c in args.configs.split(",")]
-    peaks = {p: matmul_peak_gflops(dtype="float32" if p == "off" else p) for p in {"off"} | {c[0] for c in configs}}
+    precisions = sorted({"off"} | {c[0] for c in configs})
+    peaks = {p: matmul_peak_gflops(dtype="float32" if p == "off" else p) for p in precisions}
     print("matmul peak GFLOP/s:", {k: round(v, 1) for k, v in peaks.items()}, flush=True)
     rows = []
     for size in map(int, args.sizes.split(",")):
