@@ -7,23 +7,24 @@ import time
 import numpy as np
 
 
-def matmul_peak_gflops(n=2048, repeat=10, dtype="float32", trials=5):
-    """The best of `trials` timings of `repeat` matmuls: a peak is what the machine can
-    do, and on a shared machine one timing can land on a busy moment (one such run
-    measured 409.5 against 465 in the runs around it, and put SRNet above 100%)."""
+def matmul_rates_gflops(n=2048, repeat=10, dtype="float32", trials=5):
+    """GFLOP/s of `trials` timings of `repeat` n x n matmuls each, in order. The peak is
+    the best of them: what the machine can do; on a shared machine one timing can land
+    on a busy moment (one such run measured 409.5 against 465 in the runs around it,
+    and put SRNet above 100%)."""
     import tensorflow as tf
     a = tf.cast(tf.random.normal((n, n)), dtype)
     b = tf.cast(tf.random.normal((n, n)), dtype)
     f = tf.function(lambda: tf.matmul(a, b))
     f().numpy()
-    best = 0.0
+    rates = []
     for _ in range(trials):
         t = time.perf_counter()
         for _ in range(repeat):
             r = f()
         r.numpy()
-        best = max(best, 2 * n ** 3 * repeat / (time.perf_counter() - t) / 1e9)
-    return best
+        rates.append(2 * n ** 3 * repeat / (time.perf_counter() - t) / 1e9)
+    return rates
 
 
 def bench_model(name, size, batch, train_steps, infer_steps, mixed_precision="off", jit_compile=False):
