@@ -17,14 +17,15 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from common import save  # noqa: E402
+from kerastego.conventions import MIXED_PRECISION  # noqa: E402
 from kerastego.jobs.timing import bench_model, matmul_rates_gflops  # noqa: E402
 
 
 def parse_config(text):
     """"bfloat16+xla" -> ("bfloat16", True)."""
     precision, _, xla = text.partition("+")
-    if precision not in ("off", "bfloat16", "float16") or xla not in ("", "xla"):
-        raise SystemExit(f"--configs: {text!r} is not <off|bfloat16|float16>[+xla]")
+    if precision not in MIXED_PRECISION or xla not in ("", "xla"):
+        raise SystemExit(f"--configs: {text!r} is not <{'|'.join(MIXED_PRECISION)}>[+xla]")
     return precision, xla == "xla"
 
 

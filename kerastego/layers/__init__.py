@@ -8,6 +8,6 @@ from kerastego.layers.jpeg import JpegDecompress, decompress_numpy, decompress_t
 from kerastego.layers.quantize import QuantizeTruncate
 from kerastego.layers.record import TrainingQuantTables
 
-__all__ = ["Abs", "CaffeAvgPool2D", "LevelShift", "Truncate", "caffe_pool_geometry", "ColumnPairConv2D", "DCTConv", "dct_basis",
-           "FusedBatchNormalization", "PointwiseStridedConv2D", "JpegDecompress", "decompress_numpy", "decompress_tf", "idct_matrix", "QuantizeTruncate",
-           "TrainingQuantTables"]
+__all__ = ["Abs", "CaffeAvgPool2D", "LevelShift", "Truncate", "caffe_pool_geometry", "ColumnPairConv2D", "DCTConv",
+           "dct_basis", "FusedBatchNormalization", "PointwiseStridedConv2D", "JpegDecompress", "decompress_numpy",
+           "decompress_tf", "idct_matrix", "QuantizeTruncate", "TrainingQuantTables"]

@@ -12,8 +12,8 @@ import dataclasses
 
 import keras
 
-from kerastego.layers import (Abs, CaffeAvgPool2D, ColumnPairConv2D, DCTConv, FusedBatchNormalization, JpegDecompress, LevelShift,
-                              PointwiseStridedConv2D, QuantizeTruncate, TrainingQuantTables, Truncate)
+from kerastego.layers import (Abs, CaffeAvgPool2D, ColumnPairConv2D, DCTConv, FusedBatchNormalization, JpegDecompress,
+                              LevelShift, PointwiseStridedConv2D, QuantizeTruncate, TrainingQuantTables, Truncate)
 
 
 class Handler:

@@ -9,8 +9,7 @@ from kerastego.layers import ColumnPairConv2D
 
 
 def _pair(filters, kernel, strides, **kw):
-    layers = [cls(filters, kernel, strides=strides, **kw) for cls in (ColumnPairConv2D, keras.layers.Conv2D)]
-    return layers
+    return [cls(filters, kernel, strides=strides, **kw) for cls in (ColumnPairConv2D, keras.layers.Conv2D)]
 
 
 def _outputs_and_grads(layer, x):
