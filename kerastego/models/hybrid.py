@@ -9,7 +9,7 @@ from keras import layers
 
 from kerastego.conventions import FLOAT32, LEVEL_SHIFT
 from kerastego.layers import (Abs, CaffeAvgPool2D, ColumnPairConv2D, DCTConv, FusedBatchNormalization,
-                              QuantizeTruncate)
+                              PairedInputGradConv2D, PointwiseConv2D, QuantizeTruncate)
 from kerastego.models.inputs import model_inputs
 
 DEFAULT_QT = ((4, 1), (4, 2), (4, 4))   # (threshold T, step q), one subnet each
@@ -44,9 +44,11 @@ def type1_subnet(x, prefix, first_stride=2, padded=False):
     """Type1: conv5x5/8 s2 -> ABS -> conv3x3/32 -> pool 5/2 -> conv1x1/128 -> pool 32/32.
     padded: x already carries the first convolution's zero border (FIRST_PAD)."""
     x = _first_conv(x, prefix, first_stride, padded)
-    x = _bn_relu(_conv(32, 3, f"{prefix}_conv2")(x), f"{prefix}_conv2")
+    # conv2 reads 8 channels and conv3 is 1x1: both layers compute their gradients
+    # faster on the CPU than a plain Conv2D does (paired_conv.py, conv.py).
+    x = _bn_relu(_conv(32, 3, f"{prefix}_conv2", layer=PairedInputGradConv2D)(x), f"{prefix}_conv2")
     x = CaffeAvgPool2D(5, 2, pad=1, name=f"{prefix}_pool2")(x)
-    x = _bn_relu(_conv(128, 1, f"{prefix}_conv3")(x), f"{prefix}_conv3")
+    x = _bn_relu(_conv(128, 1, f"{prefix}_conv3", layer=PointwiseConv2D)(x), f"{prefix}_conv3")
     x = CaffeAvgPool2D(32, 32, pad=0, name=f"{prefix}_pool3")(x)
     return layers.Flatten(name=f"{prefix}_features")(x)
 
@@ -55,7 +57,7 @@ def type2_subnet(x, prefix, first_stride=2, padded=False):
     """Type2 (memory-efficient): progressive 5x5 stride-4 pooling after every conv."""
     x = _first_conv(x, prefix, first_stride, padded)
     x = CaffeAvgPool2D(5, 4, name=f"{prefix}_pool1")(x)
-    x = _bn_relu(_conv(32, 3, f"{prefix}_conv2")(x), f"{prefix}_conv2")
+    x = _bn_relu(_conv(32, 3, f"{prefix}_conv2", layer=PairedInputGradConv2D)(x), f"{prefix}_conv2")
     x = CaffeAvgPool2D(5, 4, name=f"{prefix}_pool2")(x)
     x = _bn_relu(_conv(128, 3, f"{prefix}_conv3")(x), f"{prefix}_conv3")
     x = CaffeAvgPool2D(5, 4, name=f"{prefix}_pool3")(x)

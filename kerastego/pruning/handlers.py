@@ -13,7 +13,8 @@ import dataclasses
 import keras
 
 from kerastego.layers import (Abs, CaffeAvgPool2D, ColumnPairConv2D, DCTConv, FusedBatchNormalization, JpegDecompress,
-                              LevelShift, PointwiseStridedConv2D, QuantizeTruncate, TrainingQuantTables, Truncate)
+                              LevelShift, PairedInputGradConv2D, PointwiseConv2D, PointwiseStridedConv2D,
+                              QuantizeTruncate, TrainingQuantTables, Truncate)
 
 
 class Handler:
@@ -160,8 +161,8 @@ register_handler(keras.layers.BatchNormalization, PerChannelWeights(), _BN)
 register_handler(FusedBatchNormalization, PerChannelWeights(), _BN)
 _CONV = Twin("Conv2D", ("filters", "kernel_size", "strides", "padding", "use_bias", "activation"))
 register_handler(keras.layers.Conv2D, Conv(), _CONV)
-register_handler(PointwiseStridedConv2D, Conv(), _CONV)
-register_handler(ColumnPairConv2D, Conv(), _CONV)
+for _t in (PointwiseConv2D, PointwiseStridedConv2D, ColumnPairConv2D, PairedInputGradConv2D):
+    register_handler(_t, Conv(), _CONV)   # Conv2D computed another way: same weights and config
 register_handler(keras.layers.Dense, Dense(), Twin("Dense", ("units", "activation", "use_bias")))
 register_handler(keras.layers.Add, Add(), Twin("Add"))
 register_handler(keras.layers.Concatenate, Concatenate(), Twin("Concatenate", ("axis",)))

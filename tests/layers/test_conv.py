@@ -1,4 +1,4 @@
-"""PointwiseStridedConv2D is keras.layers.Conv2D (outputs and gradients: bit for bit on the
+"""PointwiseConv2D and PointwiseStridedConv2D are keras.layers.Conv2D. PointwiseStridedConv2D (outputs and gradients: bit for bit on the
 even sizes SRNet has, to float rounding on odd ones), and
 a CALPA-SRNet training step at 256x256 runs under oneDNN (the stock 1x1 stride-2 filter
 gradient with < 16 input channels corrupts the heap there: run in a child process)."""
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerastego.layers import PointwiseStridedConv2D
+from kerastego.layers import PointwiseConv2D, PointwiseStridedConv2D
 
 
 @pytest.mark.parametrize("padding,size", [("same", 16), ("same", 15), ("valid", 15)])
@@ -70,3 +70,43 @@ def test_an_older_architecture_file_reads_its_shortcuts_as_the_safe_layer(tmp_pa
     model = build_model(str(path), (64, 64, 1))
     assert type(model.get_layer("L9_short")) is PointwiseStridedConv2D
     assert type(model.get_layer("L9_conv1")) is keras.layers.Conv2D
+
+
+def _matmuls_and_convs(layer, x):
+    graph = tf.function(layer).get_concrete_function(tf.TensorSpec(x.shape)).graph
+    return sorted(op.type for op in graph.get_operations() if op.type in ("MatMul", "Conv2D"))
+
+
+@pytest.mark.parametrize("kernel,strides,ops", [(1, 1, ["MatMul"]), (1, 2, ["Conv2D"]), (3, 1, ["Conv2D"])])
+def test_pointwise_is_keras_conv2d(kernel, strides, ops):
+    """A 1x1 stride-1 kernel runs as a matmul; anything else is a plain Conv2D. Outputs and
+    gradients equal Conv2D's to float rounding, with bias and activation."""
+    x = tf.constant(np.random.default_rng(kernel).normal(size=(2, 12, 12, 32)).astype(np.float32))
+    layers = [cls(24, kernel, strides=strides, padding="same", activation="relu", bias_initializer="random_normal")
+              for cls in (PointwiseConv2D, keras.layers.Conv2D)]
+    for layer in layers:
+        layer.build(x.shape)
+    layers[0].set_weights(layers[1].get_weights())
+    results = []
+    for layer in layers:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(y * y)
+        results.append([y] + tape.gradient(loss, [x] + layer.trainable_variables))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6 * float(np.abs(b).max()))
+    assert _matmuls_and_convs(layers[0], x) == ops
+
+
+def test_pointwise_takes_any_batch_and_bfloat16_and_saves_as_itself(tmp_path):
+    inp = keras.Input((8, 8, 4))
+    model = keras.Model(inp, PointwiseConv2D(6, 1, name="p", dtype="mixed_bfloat16")(inp))
+    for batch in (1, 3):
+        y = model(np.ones((batch, 8, 8, 4), np.float32))
+        assert y.shape == (batch, 8, 8, 6) and y.dtype == tf.bfloat16
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert type(loaded.get_layer("p")) is PointwiseConv2D
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 4)).astype(np.float32)
+    np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())

@@ -52,21 +52,22 @@ def test_custom_subnet_callable():
 
 
 def _as_saved_before(model):
-    """The model as saved before Q&T padded and conv1 paired its columns: plain Conv2D."""
+    """The model as saved before Q&T padded and the subnets' convolutions were computed
+    another way (column pairs, matmul): plain Conv2D."""
     import json
     payload = json.loads(model.to_json())
     for layer in payload["config"]["layers"]:
-        if layer["class_name"] == "ColumnPairConv2D":
+        if layer["class_name"] in ("ColumnPairConv2D", "PairedInputGradConv2D", "PointwiseConv2D"):
             layer.update(class_name="Conv2D", module="keras.layers", registered_name=None)
     return keras.models.model_from_json(json.dumps(payload))
 
 
 @pytest.mark.parametrize("subnet", ["type1", "type2"])
 def test_hybrids_saved_before_compute_the_same(subnet):
-    """Q&T now adds the first conv's zero border itself and conv1 is a ColumnPairConv2D.
-    Models saved before hold a ZeroPadding2D in each subnet (as a prototype's subnet still
-    does) and a plain Conv2D; with the same weights both compute the same, in training
-    (the fused XLA Q&T pass) and in inference."""
+    """Q&T now adds the first conv's zero border itself and the subnets' convolutions are
+    kerastego Conv2D subclasses. Models saved before hold a ZeroPadding2D in each subnet (as
+    a prototype's subnet still does) and plain Conv2D; with the same weights both compute
+    the same (outputs and gradients), in training (the fused XLA Q&T pass) and in inference."""
     from kerastego.models import hybrid
     new = build_hybrid((64, 64, 1), subnet=subnet)
     old = _as_saved_before(build_hybrid((64, 64, 1), subnet=lambda x, p: hybrid.SUBNETS[subnet](x, p, padded=False)))
@@ -74,11 +75,16 @@ def test_hybrids_saved_before_compute_the_same(subnet):
     assert len([l for l in old.layers if isinstance(l, keras.layers.ZeroPadding2D)]) == 3
     assert {type(new.get_layer("sub0_conv1")).__name__, type(old.get_layer("sub0_conv1")).__name__} == {
         "ColumnPairConv2D", "Conv2D"}
+    assert {type(l).__name__ for l in old.layers if isinstance(l, keras.layers.Conv2D)} == {"Conv2D"}
+    assert type(new.get_layer("sub0_conv2")).__name__ == "PairedInputGradConv2D"
     old.set_weights(new.get_weights())
     x = np.random.default_rng(3).normal(0, 30, (4, 64, 64, 1)).astype("float32")
     for training in (True, False):
         np.testing.assert_allclose(new(x, training=training).numpy(), old(x, training=training).numpy(),
                                    rtol=1e-5, atol=1e-6)
+    for a, b in zip(_grads(new, tf.constant(x)), _grads(old, tf.constant(x))):
+        # Sums in another order, through BatchNorm's mean subtractions: rounding of the largest.
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(np.abs(b).max()))
 
 
 def _grads(model, x):
