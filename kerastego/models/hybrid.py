@@ -22,9 +22,12 @@ def _conv(filters, size, name, strides=1, layer=layers.Conv2D):
                  use_bias=False, kernel_initializer=keras.initializers.RandomNormal(stddev=0.01), name=name)
 
 
+def _bn(x, name):
+    return FusedBatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+
+
 def _bn_relu(x, name):
-    x = FusedBatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
-    return layers.ReLU(name=f"{name}_relu")(x)
+    return layers.ReLU(name=f"{name}_relu")(_bn(x, name))
 
 
 FIRST_PAD = 2                           # Caffe pad of the subnets' first convolution
@@ -41,15 +44,17 @@ def _first_conv(x, prefix, first_stride, padded):
 
 
 def type1_subnet(x, prefix, first_stride=2, padded=False):
-    """Type1: conv5x5/8 s2 -> ABS -> conv3x3/32 -> pool 5/2 -> conv1x1/128 -> pool 32/32.
+    """Type1: conv5x5/8 s2 -> ABS -> conv3x3/32 -> pool 5/2 -> conv1x1/128 -> pool 32/32
+    (BatchNorm and ReLU after each convolution).
     padded: x already carries the first convolution's zero border (FIRST_PAD)."""
     x = _first_conv(x, prefix, first_stride, padded)
     # conv2 reads 8 channels and conv3 is 1x1: both layers compute their gradients
     # faster on the CPU than a plain Conv2D does (paired_conv.py, conv.py).
     x = _bn_relu(_conv(32, 3, f"{prefix}_conv2", layer=PairedInputGradConv2D)(x), f"{prefix}_conv2")
     x = CaffeAvgPool2D(5, 2, pad=1, name=f"{prefix}_pool2")(x)
-    x = _bn_relu(_conv(128, 1, f"{prefix}_conv3", layer=PointwiseConv2D)(x), f"{prefix}_conv3")
-    x = CaffeAvgPool2D(32, 32, pad=0, name=f"{prefix}_pool3")(x)
+    x = _bn(_conv(128, 1, f"{prefix}_conv3", layer=PointwiseConv2D)(x), f"{prefix}_conv3")
+    # The ReLU is pool3's (rectify): one pass for both gradients in training (basic.py).
+    x = CaffeAvgPool2D(32, 32, pad=0, rectify=True, name=f"{prefix}_pool3")(x)
     return layers.Flatten(name=f"{prefix}_features")(x)
 
 

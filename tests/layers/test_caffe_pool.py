@@ -45,3 +45,60 @@ def test_the_hybrids_pools_need_no_padded_copy(n, k, s, pad):
     layer = CaffeAvgPool2D(k, s, pad=pad)
     graph = tf.function(layer).get_concrete_function(tf.TensorSpec((1, n, n, 2))).graph
     assert not [op for op in graph.get_operations() if op.type in ("Pad", "PadV2")]
+
+
+def _pool_and_grads(layer, x, training):
+    import tensorflow as tf
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, training=training)
+        loss = tf.reduce_sum(y * tf.range(1.0, 1.0 + y.shape[-1]))   # a gradient that differs per channel
+    return y, tape.gradient(loss, x)
+
+
+@pytest.mark.parametrize("n,k,s,pad", [(64, 32, 32, 0), (16, 32, 32, 0), (128, 5, 2, 1)])
+@pytest.mark.parametrize("training", [True, False])
+def test_rectify_is_relu_then_pool(n, k, s, pad, training):
+    """rectify=True is ReLU then the pooling, outputs and gradients bit for bit, whether or
+    not the windows tile the input (the one-pass training gradient is used only where
+    they do: the hybrid's pool3, 32x32 tiles of 64x64)."""
+    import keras
+    import tensorflow as tf
+    x = tf.constant(np.random.default_rng(n).normal(size=(2, n, n, 3)).astype("float32"))
+    inp = keras.Input((n, n, 3))
+    reference = keras.Model(inp, CaffeAvgPool2D(k, s, pad=pad)(keras.layers.ReLU()(inp)))
+    rectified = CaffeAvgPool2D(k, s, pad=pad, rectify=True)
+    for a, b in zip(_pool_and_grads(rectified, x, training), _pool_and_grads(reference, x, training)):
+        np.testing.assert_array_equal(a, b)
+
+
+def _gradient_ops(layer, shape, training):
+    import tensorflow as tf
+
+    @tf.function
+    def grad(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=training)
+        return tape.gradient(y, x)
+    graph = grad.get_concrete_function(tf.TensorSpec(shape)).graph
+    return {op.type for op in graph.get_operations()}
+
+
+def test_rectify_trains_in_one_pass_where_windows_tile():
+    tiled = _gradient_ops(CaffeAvgPool2D(32, 32, rectify=True), (2, 64, 64, 3), training=True)
+    assert not {"AvgPoolGrad", "ReluGrad"} & tiled
+    # Inference (what exports trace) and overlapping windows keep TF's own ops.
+    assert {"AvgPoolGrad", "ReluGrad"} <= _gradient_ops(CaffeAvgPool2D(32, 32, rectify=True), (2, 64, 64, 3), False)
+    assert {"AvgPoolGrad", "ReluGrad"} <= _gradient_ops(CaffeAvgPool2D(5, 2, pad=1, rectify=True), (2, 16, 16, 3),
+                                                        training=True)
+
+
+def test_rectify_is_in_the_config():
+    import keras
+    inp = keras.Input((64, 64, 2))
+    model = keras.Model(inp, CaffeAvgPool2D(32, 32, rectify=True, name="p")(inp))
+    clone = keras.models.model_from_json(model.to_json())
+    assert clone.get_layer("p").rectify is True
+    x = np.random.default_rng(0).normal(size=(1, 64, 64, 2)).astype("float32")
+    np.testing.assert_allclose(clone(x).numpy(), np.maximum(x, 0).reshape(1, 2, 32, 2, 32, 2).mean((2, 4)), rtol=1e-6)
