@@ -14,10 +14,8 @@ import tensorflow as tf
 from kerastego.layers import PointwiseConv2D, PointwiseStridedConv2D
 
 
-@pytest.mark.parametrize("padding,size", [("same", 16), ("same", 15), ("valid", 15)])
-def test_equals_keras_conv2d(padding, size):
-    x = tf.constant(np.random.default_rng(0).normal(size=(2, size, size, 14)).astype(np.float32))
-    layers = [cls(19, 1, strides=2, padding=padding) for cls in (PointwiseStridedConv2D, keras.layers.Conv2D)]
+def _outputs_and_gradients_of_twins(layers, x):
+    """Pairs (kerastego layer's, Keras layer's) of outputs and gradients, same weights."""
     for layer in layers:
         layer.build(x.shape)
     layers[0].set_weights(layers[1].get_weights())
@@ -28,7 +26,14 @@ def test_equals_keras_conv2d(padding, size):
             y = layer(x)
             loss = tf.reduce_sum(y * y)
         results.append([y] + tape.gradient(loss, [x] + layer.trainable_variables))
-    for a, b in zip(*results):
+    return list(zip(*results))
+
+
+@pytest.mark.parametrize("padding,size", [("same", 16), ("same", 15), ("valid", 15)])
+def test_equals_keras_conv2d(padding, size):
+    x = tf.constant(np.random.default_rng(0).normal(size=(2, size, size, 14)).astype(np.float32))
+    layers = [cls(19, 1, strides=2, padding=padding) for cls in (PointwiseStridedConv2D, keras.layers.Conv2D)]
+    for a, b in _outputs_and_gradients_of_twins(layers, x):
         if size % 2 == 0:
             np.testing.assert_array_equal(a, b)
         else:   # another kernel path sums in another order
@@ -84,17 +89,7 @@ def test_pointwise_is_keras_conv2d(kernel, strides, ops):
     x = tf.constant(np.random.default_rng(kernel).normal(size=(2, 12, 12, 32)).astype(np.float32))
     layers = [cls(24, kernel, strides=strides, padding="same", activation="relu", bias_initializer="random_normal")
               for cls in (PointwiseConv2D, keras.layers.Conv2D)]
-    for layer in layers:
-        layer.build(x.shape)
-    layers[0].set_weights(layers[1].get_weights())
-    results = []
-    for layer in layers:
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = layer(x)
-            loss = tf.reduce_sum(y * y)
-        results.append([y] + tape.gradient(loss, [x] + layer.trainable_variables))
-    for a, b in zip(*results):
+    for a, b in _outputs_and_gradients_of_twins(layers, x):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6 * float(np.abs(b).max()))
     assert _matmuls_and_convs(layers[0], x) == ops
 
