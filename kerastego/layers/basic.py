@@ -53,6 +53,14 @@ def caffe_pool_geometry(size, kernel, stride, pad):
     return out, (ends - starts).astype(np.float32)
 
 
+def same_pool_counts(size, kernel, stride):
+    """In-image elements of each of TF's SAME pooling windows along one axis (what its
+    average divides by)."""
+    out = -(-size // stride)
+    starts = np.arange(out) * stride - max((out - 1) * stride + kernel - size, 0) // 2
+    return (np.minimum(starts + kernel, size) - np.maximum(starts, 0)).astype(np.float32)
+
+
 def same_pool_rescale(size, kernel, stride, pad):
     """Per-window factors turning TF's SAME average (over the window's in-image
     elements) into Caffe's, or None when TF's SAME windows are not Caffe's."""
@@ -60,9 +68,26 @@ def same_pool_rescale(size, kernel, stride, pad):
     tf_out = -(-size // stride)
     if tf_out != out or max((out - 1) * stride + kernel - size, 0) // 2 != pad:
         return None
-    starts = np.arange(out) * stride - pad
-    inside = np.minimum(starts + kernel, size) - np.maximum(starts, 0)
-    return (inside / divisor).astype(np.float32)
+    return (same_pool_counts(size, kernel, stride) / divisor).astype(np.float32)
+
+
+def same_avg_pool_spread_gradient(x, k, s, inverse_counts):
+    """tf.nn.avg_pool2d(x, k, s, "SAME"), whose gradient spreads each window's share with
+    the transposed depthwise convolution of a ones kernel instead of AvgPoolGrad.
+
+    Why: where windows overlap by half or more (the hybrid's pool2, 5x5 stride 2, 32
+    channels at 128x128, batch 16), oneDNN's AvgPoolGrad takes 5.5-6 ms and the depthwise
+    transpose 3.3-3.9 (2-core AVX-512 CPU, 2026-11-24); at stride 4 AvgPoolGrad is the
+    faster. inverse_counts: 1 / same_pool_counts, as [1, out_h, out_w, 1].
+    """
+    @tf.custom_gradient
+    def pool(x):
+        def spread(dy):
+            ones = tf.ones([k, k, x.shape[-1], 1], dy.dtype)
+            return tf.nn.depthwise_conv2d_backprop_input(tf.shape(x), ones, dy * tf.cast(inverse_counts, dy.dtype),
+                                                         [1, s, s, 1], "SAME")
+        return tf.nn.avg_pool2d(x, k, s, "SAME"), spread
+    return pool(x)
 
 
 @functools.lru_cache(maxsize=None)
@@ -119,6 +144,8 @@ class CaffeAvgPool2D(keras.layers.Layer):
         self._same_scale = None if any(f is None for f in scale) else np.outer(*scale)[None, :, :, None]
         k = self.pool_size
         self._tiles = self.strides == k and self.pad == 0 and h % k == 0 and w % k == 0
+        counts = np.outer(same_pool_counts(h, k, self.strides), same_pool_counts(w, k, self.strides))
+        self._inverse_counts = (1.0 / counts)[None, :, :, None].astype(np.float32)
 
     def _padding(self, size, out):
         # Zero rows before (Caffe pad) and after, so every window lies in the tensor.
@@ -131,7 +158,10 @@ class CaffeAvgPool2D(keras.layers.Layer):
                 return rectified_tile_pool(x, self.pool_size)
             x = tf.nn.relu(x)
         if self._same_scale is not None:
-            y = tf.nn.avg_pool2d(x, self.pool_size, self.strides, "SAME")
+            if training and self.pool_size >= 2 * self.strides:   # the faster gradient (see its docstring)
+                y = same_avg_pool_spread_gradient(x, self.pool_size, self.strides, self._inverse_counts)
+            else:
+                y = tf.nn.avg_pool2d(x, self.pool_size, self.strides, "SAME")
             return y if np.all(self._same_scale == 1) else y * tf.constant(self._same_scale, x.dtype)
         _, h, w, _ = x.shape
         (oh, dh), (ow, dw) = self._geom
