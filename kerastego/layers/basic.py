@@ -78,7 +78,8 @@ def same_avg_pool_spread_gradient(x, k, s, inverse_counts):
     Why: where windows overlap by half or more (the hybrid's pool2, 5x5 stride 2, 32
     channels at 128x128, batch 16), oneDNN's AvgPoolGrad takes 5.5-6 ms and the depthwise
     transpose 3.3-3.9 (2-core AVX-512 CPU, 2026-11-24); at stride 4 AvgPoolGrad is the
-    faster. inverse_counts: 1 / same_pool_counts, as [1, out_h, out_w, 1].
+    faster, and in bfloat16 the depthwise transpose is over 10x slower than in float32.
+    inverse_counts: 1 / same_pool_counts, as [1, out_h, out_w, 1].
     """
     @tf.custom_gradient
     def pool(x):
@@ -158,7 +159,7 @@ class CaffeAvgPool2D(keras.layers.Layer):
                 return rectified_tile_pool(x, self.pool_size)
             x = tf.nn.relu(x)
         if self._same_scale is not None:
-            if training and self.pool_size >= 2 * self.strides:   # the faster gradient (see its docstring)
+            if training and self.pool_size >= 2 * self.strides and x.dtype == tf.float32:   # see its docstring
                 y = same_avg_pool_spread_gradient(x, self.pool_size, self.strides, self._inverse_counts)
             else:
                 y = tf.nn.avg_pool2d(x, self.pool_size, self.strides, "SAME")
