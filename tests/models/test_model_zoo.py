@@ -80,6 +80,7 @@ def test_hybrids_saved_before_compute_the_same(subnet):
     Conv2D and that ReLU layer; with the same weights both compute the same (outputs and gradients), in training (the fused XLA Q&T pass) and in inference."""
     from kerastego.models import hybrid
     # 256x256: Type1's pool3 then tiles its input (32x32 windows of 64x64), its one-pass gradient
+    keras.utils.set_random_seed(0)   # the same weights on every run: the comparison is deterministic
     new = build_hybrid((256, 256, 1), subnet=subnet)
     old = _as_saved_before(build_hybrid((256, 256, 1), subnet=lambda x, p: hybrid.SUBNETS[subnet](x, p, padded=False)))
     assert not [l for l in new.layers if isinstance(l, keras.layers.ZeroPadding2D)]
@@ -95,8 +96,10 @@ def test_hybrids_saved_before_compute_the_same(subnet):
         np.testing.assert_allclose(new(x, training=training).numpy(), old(x, training=training).numpy(),
                                    rtol=1e-5, atol=1e-6)
     for a, b in zip(_grads(new, tf.constant(x)), _grads(old, tf.constant(x))):
-        # Sums in another order, through BatchNorm's mean subtractions: rounding of the largest.
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(np.abs(b).max()))
+        # Sums in another order, through three BatchNorms on a batch of 2 whose mean subtractions
+        # cancel: over eight weight seeds the largest difference was 4e-5 to 1e-3 of the largest
+        # gradient (2026-11-24). A wrong gradient (a lost mask, an unflipped kernel) is O(1) of it.
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=3e-3 * float(np.abs(b).max()))
 
 
 def _grads(model, x):
