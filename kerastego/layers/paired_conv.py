@@ -18,6 +18,13 @@ import keras
 import tensorflow as tf
 
 
+def column_pair_kernel(kernel, shift):
+    """[K, then K shifted `shift` columns right] as one kernel of width k + shift and
+    twice the filters: two output columns per window, zeros where one does not reach."""
+    return tf.concat([tf.pad(kernel, [[0, 0], [0, shift], [0, 0], [0, 0]]),
+                      tf.pad(kernel, [[0, 0], [shift, 0], [0, 0], [0, 0]])], axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="kerastego")
 class ColumnPairConv2D(keras.layers.Conv2D):
     """keras.layers.Conv2D with the same weights and config, computed as column pairs
@@ -36,9 +43,7 @@ class ColumnPairConv2D(keras.layers.Conv2D):
         if not self._pairs(inputs):
             return super().convolution_op(inputs, kernel)
         s = self.strides[1]
-        kernel = tf.cast(kernel, inputs.dtype)
-        wide = tf.concat([tf.pad(kernel, [[0, 0], [0, s], [0, 0], [0, 0]]),
-                          tf.pad(kernel, [[0, 0], [s, 0], [0, 0], [0, 0]])], axis=-1)
+        wide = column_pair_kernel(tf.cast(kernel, inputs.dtype), s)
         y = tf.nn.conv2d(inputs, wide, strides=[1, self.strides[0], 2 * s, 1], padding="VALID")
         return tf.reshape(y, [-1, y.shape[1], 2 * y.shape[2], self.filters])
 
@@ -48,9 +53,7 @@ def paired_input_gradient(dy, kernel):
     gradient dy: the convolution of dy with the flipped, transposed kernel, computed two
     output columns per window (as ColumnPairConv2D). dy's width must be even."""
     kh, kw = kernel.shape[0], kernel.shape[1]
-    flipped = tf.transpose(kernel[::-1, ::-1], (0, 1, 3, 2))
-    wide = tf.concat([tf.pad(flipped, [[0, 0], [0, 1], [0, 0], [0, 0]]),
-                      tf.pad(flipped, [[0, 0], [1, 0], [0, 0], [0, 0]])], axis=-1)
+    wide = column_pair_kernel(tf.transpose(kernel[::-1, ::-1], (0, 1, 3, 2)), 1)
     ph, pw = (kh - 1) // 2, (kw - 1) // 2
     dy = tf.pad(dy, [[0, 0], [ph, ph], [pw, pw + 1], [0, 0]])   # one more column: W/2 windows
     dx = tf.nn.conv2d(dy, wide, strides=[1, 1, 2, 1], padding="VALID")
