@@ -12,27 +12,70 @@ def matmul_rates_gflops(n=2048, repeat=10, dtype="float32", trials=5):
     the best of them: what the machine can do; on a shared machine one timing can land
     on a busy moment (one such run measured 409.5 against 465 in the runs around it,
     and put SRNet above 100%)."""
+    timing = matmul_timer(n, repeat, dtype)
+    return [timing() for _ in range(trials)]
+
+
+def matmul_timer(n=2048, repeat=10, dtype="float32"):
+    """A function that times `repeat` n x n matmuls once and returns their GFLOP/s (traced
+    and warmed up here). Timed right before and after a training window, it gives the
+    matmul rate the machine had at that moment: on a shared host, the share of peak of
+    that window is then measured against the same neighbours as the peak."""
     import tensorflow as tf
     a = tf.cast(tf.random.normal((n, n)), dtype)
     b = tf.cast(tf.random.normal((n, n)), dtype)
     f = tf.function(lambda: tf.matmul(a, b))
     f().numpy()
-    rates = []
-    for _ in range(trials):
+
+    def timing():
         t = time.perf_counter()
         for _ in range(repeat):
             r = f()
         r.numpy()
-        rates.append(2 * n ** 3 * repeat / (time.perf_counter() - t) / 1e9)
-    return rates
+        return 2 * n ** 3 * repeat / (time.perf_counter() - t) / 1e9
+    return timing
 
 
-def bench_model(name, size, batch, train_steps, infer_steps, mixed_precision="off", jit_compile=False):
-    import keras
-    import tensorflow as tf
+def bench_model(name, size, batch, train_steps, infer_steps, mixed_precision="off", jit_compile=False,
+                windows=1, probe=None):
+    """Training and inference images/s of a registered model on random coefficients.
+    Training is timed in `windows` windows of `train_steps` steps; with `probe` (a
+    `matmul_timer`), the matmul rate is timed before the first window and after each, and
+    every window records its rate and the two probes around it."""
     from kerastego.models import build_model, count_flops
     model = build_model(name, input_shape=(size, size, 1), input_kind="coefficients",
                         mixed_precision=mixed_precision)
+    train_step, infer = _step_functions(model, size, batch, jit_compile)
+    train_step().numpy()
+    infer().numpy()
+    probes = [probe()] if probe else []
+    window_s = []
+    for _ in range(windows):
+        window_s.append(_seconds_per_call(train_step, train_steps))
+        probes += [probe()] if probe else []
+    train_s = sum(window_s) / windows
+    infer_s = _seconds_per_call(infer, infer_steps)
+    flops = count_flops(model)  # multiply-accumulates per image (CALPA's |FLOPs|)
+    row = {"model": name, "size": size, "batch": batch, "mixed_precision": mixed_precision,
+           "jit_compile": jit_compile,
+           "train_images_per_s": round(batch / train_s, 2), "infer_images_per_s": round(batch / infer_s, 2),
+           "conv_macs_per_image": flops,
+           # 2 flops per MAC; training ~3x the forward pass (forward + two backward convolutions)
+           "train_gflops_per_s": round(3 * 2 * flops * batch / train_s / 1e9, 2),
+           "infer_gflops_per_s": round(2 * flops * batch / infer_s / 1e9, 2)}
+    if windows > 1 or probe:
+        row["train_windows"] = [
+            {"images_per_s": round(batch / s, 2), "train_gflops_per_s": round(3 * 2 * flops * batch / s / 1e9, 2),
+             **({"probe_gflops_before_after": [round(probes[i], 1), round(probes[i + 1], 1)]} if probe else {})}
+            for i, s in enumerate(window_s)]
+    return row
+
+
+def _step_functions(model, size, batch, jit_compile):
+    """A plain training step (SGD with momentum, the model's losses added) and an
+    inference call, as tf.functions over one fixed batch of random int16 coefficients."""
+    import keras
+    import tensorflow as tf
     rng = np.random.default_rng(0)
     x = {"coefficients": tf.constant(rng.integers(-8, 9, (batch, size, size)).astype(np.int16)),
          "quant_table": tf.constant(np.full((batch, 8, 8), 4.0, np.float32))}
@@ -50,27 +93,16 @@ def bench_model(name, size, batch, train_steps, infer_steps, mixed_precision="of
         opt.apply_gradients(zip(grads, model.trainable_variables))
         return loss
 
-    infer = tf.function(lambda: model(x, training=False), jit_compile=jit_compile)
-    train_step().numpy()
-    infer().numpy()
+    return train_step, tf.function(lambda: model(x, training=False), jit_compile=jit_compile)
+
+
+def _seconds_per_call(fn, calls):
+    """Mean seconds per call of `calls` calls, reading the result back once at the end."""
     t = time.perf_counter()
-    for _ in range(train_steps):
-        loss = train_step()
-    loss.numpy()
-    train_s = (time.perf_counter() - t) / train_steps
-    t = time.perf_counter()
-    for _ in range(infer_steps):
-        out = infer()
+    for _ in range(calls):
+        out = fn()
     out.numpy()
-    infer_s = (time.perf_counter() - t) / infer_steps
-    flops = count_flops(model)  # multiply-accumulates per image (CALPA's |FLOPs|)
-    return {"model": name, "size": size, "batch": batch, "mixed_precision": mixed_precision,
-            "jit_compile": jit_compile,
-            "train_images_per_s": round(batch / train_s, 2), "infer_images_per_s": round(batch / infer_s, 2),
-            "conv_macs_per_image": flops,
-            # 2 flops per MAC; training ~3x the forward pass (forward + two backward convolutions)
-            "train_gflops_per_s": round(3 * 2 * flops * batch / train_s / 1e9, 2),
-            "infer_gflops_per_s": round(2 * flops * batch / infer_s / 1e9, 2)}
+    return (time.perf_counter() - t) / calls
 
 
 def inference_rate(model, batch, steps, jit=False):
