@@ -1,0 +1,26 @@
+"""The benchmarks' timing loops: a paired share of peak must pair each training window
+with the matmul timings taken right before and right after it, in order."""
+import itertools
+
+import pytest
+
+from kerastego.jobs.timing import bench_model
+
+
+def test_each_window_gets_the_probes_around_it():
+    ticks = itertools.count(100.0)   # a probe whose every call returns a new value, in order
+    row = bench_model("hybrid-type1", 32, 2, train_steps=1, infer_steps=1, windows=3, probe=lambda: next(ticks))
+    windows = row["train_windows"]
+    assert [w["probe_gflops_before_after"] for w in windows] == [[100.0, 101.0], [101.0, 102.0], [102.0, 103.0]]
+    rates = [w["images_per_s"] for w in windows]
+    assert all(r > 0 for r in rates)
+    # the row's rate is over all windows: between the slowest and the fastest window
+    assert min(rates) - 0.01 <= row["train_images_per_s"] <= max(rates) + 0.01
+    assert row["train_gflops_per_s"] == pytest.approx(
+        row["train_images_per_s"] * 3 * 2 * row["conv_macs_per_image"] / 1e9, rel=1e-3)
+
+
+def test_one_window_without_probe_keeps_the_old_row():
+    row = bench_model("hybrid-type1", 32, 2, train_steps=1, infer_steps=1)
+    assert "train_windows" not in row and row["train_images_per_s"] > 0
+
