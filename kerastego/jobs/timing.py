@@ -56,16 +56,18 @@ def bench_model(name, size, batch, train_steps, infer_steps, mixed_precision="of
     train_s = sum(window_s) / windows
     infer_s = _seconds_per_call(infer, infer_steps)
     flops = count_flops(model)  # multiply-accumulates per image (CALPA's |FLOPs|)
+
+    def gflops(seconds, passes):   # 2 flops per MAC; training ~3 forward passes (forward + two backward convolutions)
+        return round(passes * 2 * flops * batch / seconds / 1e9, 2)
+
     row = {"model": name, "size": size, "batch": batch, "mixed_precision": mixed_precision,
            "jit_compile": jit_compile,
            "train_images_per_s": round(batch / train_s, 2), "infer_images_per_s": round(batch / infer_s, 2),
            "conv_macs_per_image": flops,
-           # 2 flops per MAC; training ~3x the forward pass (forward + two backward convolutions)
-           "train_gflops_per_s": round(3 * 2 * flops * batch / train_s / 1e9, 2),
-           "infer_gflops_per_s": round(2 * flops * batch / infer_s / 1e9, 2)}
+           "train_gflops_per_s": gflops(train_s, 3), "infer_gflops_per_s": gflops(infer_s, 1)}
     if windows > 1 or probe:
         row["train_windows"] = [
-            {"images_per_s": round(batch / s, 2), "train_gflops_per_s": round(3 * 2 * flops * batch / s / 1e9, 2),
+            {"images_per_s": round(batch / s, 2), "train_gflops_per_s": gflops(s, 3),
              **({"probe_gflops_before_after": [round(probes[i], 1), round(probes[i + 1], 1)]} if probe else {})}
             for i, s in enumerate(window_s)]
     return row
@@ -112,11 +114,7 @@ def inference_rate(model, batch, steps, jit=False):
     x = tf.constant(np.random.default_rng(0).normal(100, 30, (batch, h, w, c)).astype(np.float32))
     f = tf.function(lambda: model(x, training=False), jit_compile=jit)
     f().numpy()
-    t = time.perf_counter()
-    for _ in range(steps):
-        out = f()
-    out.numpy()
-    return batch * steps / (time.perf_counter() - t)
+    return batch / _seconds_per_call(f, steps)
 
 
 def pipeline_rate(pattern, size, batch_pairs, batches, output):
