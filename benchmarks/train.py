@@ -4,6 +4,7 @@ achieved GFLOP/s against this machine's measured matmul peak.
     python benchmarks/train.py [--sizes 256] [--models hybrid-type1,srnet,calpa-srnet]
                                [--configs off,bfloat16,off+xla,bfloat16+xla] [--batch 32]
                                [--windows 5 --paired]
+    python benchmarks/train.py --mixed_precision bfloat16 --jit_compile   # one configuration
 
 Every configuration is measured in one run, so their ratios compare on a shared machine.
 Synthetic random coefficients stand in for data (speed does not depend on content); the
@@ -43,11 +44,15 @@ def main():
     ap.add_argument("--train_steps", type=int, default=5)
     ap.add_argument("--infer_steps", type=int, default=5)
     ap.add_argument("--configs", default="off,bfloat16,off+xla,bfloat16+xla")
+    ap.add_argument("--mixed_precision", choices=MIXED_PRECISION, help="one precision instead of --configs")
+    ap.add_argument("--jit_compile", action="store_true", help="with --mixed_precision (off by default): XLA")
     ap.add_argument("--windows", type=int, default=1, help="training windows of --train_steps steps")
     ap.add_argument("--paired", action="store_true", help="time the float32 matmul rate around each window")
     ap.add_argument("--name", default="train")
     args = ap.parse_args()
     configs = [parse_config(c) for c in args.configs.split(",")]
+    if args.mixed_precision or args.jit_compile:   # the trainer's own flags name one configuration
+        configs = [(args.mixed_precision or "off", args.jit_compile)]
     precisions = sorted({"off"} | {c[0] for c in configs})
     timings = {p: [round(r, 1) for r in matmul_rates_gflops(dtype="float32" if p == "off" else p)]
                for p in precisions}
