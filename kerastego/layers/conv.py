@@ -17,6 +17,12 @@ import keras
 import tensorflow as tf
 
 
+def plain_layout(conv):
+    """Whether a Conv2D has no dilation and no groups and is channels last: the layout in
+    which the kerastego subclasses compute it another way (else they are a plain Conv2D)."""
+    return tuple(conv.dilation_rate) == (1, 1) and conv.groups == 1 and conv.data_format == "channels_last"
+
+
 @keras.saving.register_keras_serializable(package="kerastego")
 class PointwiseStridedConv2D(keras.layers.Conv2D):
     """keras.layers.Conv2D; a 1x1 kernel with strides runs as sample + stride-1 conv."""
@@ -43,8 +49,7 @@ class PointwiseConv2D(keras.layers.Conv2D):
     """
 
     def _as_matmul(self):
-        return (tuple(self.kernel_size) == (1, 1) and tuple(self.strides) == (1, 1)
-                and tuple(self.dilation_rate) == (1, 1) and self.groups == 1 and self.data_format == "channels_last")
+        return tuple(self.kernel_size) == (1, 1) and tuple(self.strides) == (1, 1) and plain_layout(self)
 
     def convolution_op(self, inputs, kernel):
         if not self._as_matmul():

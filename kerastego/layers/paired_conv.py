@@ -17,6 +17,8 @@ The sums are the convolution's own, zeros added.
 import keras
 import tensorflow as tf
 
+from kerastego.layers.conv import plain_layout
+
 
 def column_pair_kernel(kernel, shift):
     """[K, then K shifted `shift` columns right] as one kernel of width k + shift and
@@ -33,8 +35,7 @@ class ColumnPairConv2D(keras.layers.Conv2D):
 
     def _pairs(self, inputs):
         width = inputs.shape[2]
-        if (self.padding != "valid" or self.data_format != "channels_last" or self.groups != 1
-                or tuple(self.dilation_rate) != (1, 1) or width is None):
+        if self.padding != "valid" or not plain_layout(self) or width is None:
             return False
         out = (width - self.kernel_size[1]) // self.strides[1] + 1
         return out > 0 and out % 2 == 0
@@ -74,8 +75,7 @@ class PairedInputGradConv2D(keras.layers.Conv2D):
     """
 
     def _pairs_gradient(self, inputs):
-        return (self.padding == "same" and tuple(self.strides) == (1, 1) and tuple(self.dilation_rate) == (1, 1)
-                and self.groups == 1 and self.data_format == "channels_last"
+        return (self.padding == "same" and tuple(self.strides) == (1, 1) and plain_layout(self)
                 and all(k % 2 == 1 for k in self.kernel_size) and inputs.shape[2] is not None
                 and inputs.shape[2] % 2 == 0)
 
