@@ -1,5 +1,5 @@
-"""PointwiseConv2D and PointwiseStridedConv2D are keras.layers.Conv2D. PointwiseStridedConv2D (outputs and gradients: bit for bit on the
-even sizes SRNet has, to float rounding on odd ones), and
+"""PointwiseConv2D and PointwiseStridedConv2D are keras.layers.Conv2D (PointwiseStridedConv2D's
+outputs and gradients: bit for bit on the even sizes SRNet has, to float rounding on odd ones), and
 a CALPA-SRNet training step at 256x256 runs under oneDNN (the stock 1x1 stride-2 filter
 gradient with < 16 input channels corrupts the heap there: run in a child process)."""
 import os

@@ -70,8 +70,15 @@ def test_bfloat16_policy():
     assert y.dtype == tf.bfloat16 and y.shape == (1, 16, 16, 8)
 
 
-def _conv_ops(fn, x):
-    graph = fn.get_concrete_function(tf.TensorSpec(x.shape)).graph
+def _input_gradient_conv_ops(layer, x):
+    """The convolution ops of the graph of layer's input gradient."""
+    @tf.function
+    def input_gradient(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+        return tape.gradient(y, x)
+    graph = input_gradient.get_concrete_function(tf.TensorSpec(x.shape)).graph
     return sorted(op.type for op in graph.get_operations() if op.type.startswith("Conv2D"))
 
 
@@ -89,15 +96,8 @@ def test_paired_input_gradient_equals_keras_conv2d(size, kernel, paired):
     layers[0].set_weights(layers[1].get_weights())
     for a, b in zip(_outputs_and_grads(layers[0], x), _outputs_and_grads(layers[1], x)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6 * float(np.abs(b).max()))
-
-    @tf.function
-    def input_gradient(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = layers[0](x)
-        return tape.gradient(y, x)
     # The paired input gradient is a forward Conv2D with 16 filters, not Conv2DBackpropInput.
-    assert _conv_ops(input_gradient, x) == (["Conv2D", "Conv2D", "Conv2DBackpropFilter"] if paired
+    assert _input_gradient_conv_ops(layers[0], x) == (["Conv2D", "Conv2D", "Conv2DBackpropFilter"] if paired
                                             else ["Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput"])
 
 
@@ -106,14 +106,7 @@ def test_paired_input_gradient_only_for_stride_one_same(padding, strides):
     layer = PairedInputGradConv2D(4, 3, strides=strides, padding=padding)
     x = tf.random.normal((1, 16, 16, 2))
     layer.build(x.shape)
-
-    @tf.function
-    def input_gradient(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = layer(x)
-        return tape.gradient(y, x)
-    assert "Conv2DBackpropInput" in _conv_ops(input_gradient, x)
+    assert "Conv2DBackpropInput" in _input_gradient_conv_ops(layer, x)
 
 
 def test_paired_input_gradient_under_bfloat16_and_xla():

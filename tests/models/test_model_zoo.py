@@ -77,7 +77,8 @@ def test_hybrids_saved_before_compute_the_same(subnet):
     """Q&T now adds the first conv's zero border itself and the subnets' convolutions are
     kerastego Conv2D subclasses, and Type1's pool3 takes in the ReLU before it. Models saved
     before hold a ZeroPadding2D in each subnet (as a prototype's subnet still does), plain
-    Conv2D and that ReLU layer; with the same weights both compute the same (outputs and gradients), in training (the fused XLA Q&T pass) and in inference."""
+    Conv2D and that ReLU layer; with the same weights both compute the same (outputs and
+    gradients), in training (the fused XLA Q&T pass) and in inference."""
     from kerastego.models import hybrid
     # 256x256: Type1's pool3 then tiles its input (32x32 windows of 64x64), its one-pass gradient
     keras.utils.set_random_seed(0)   # the same weights on every run: the comparison is deterministic
