@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from common import save  # noqa: E402
 from kerastego.conventions import MIXED_PRECISION  # noqa: E402
-from kerastego.jobs.timing import bench_model, matmul_rates_gflops, matmul_timer  # noqa: E402
+from kerastego.jobs.timing import WARMUP_CALLS, bench_model, matmul_rates_gflops, matmul_timer  # noqa: E402
 
 
 def parse_config(text):
@@ -48,6 +48,8 @@ def main():
     ap.add_argument("--jit_compile", action="store_true", help="with --mixed_precision (off by default): XLA")
     ap.add_argument("--windows", type=int, default=1, help="training windows of --train_steps steps")
     ap.add_argument("--paired", action="store_true", help="time the float32 matmul rate around each window")
+    ap.add_argument("--warmup", type=int, default=WARMUP_CALLS,
+                    help="untimed training steps (and inference calls) before the timed ones")
     ap.add_argument("--name", default="train")
     args = ap.parse_args()
     configs = [parse_config(c) for c in args.configs.split(",")]
@@ -63,7 +65,7 @@ def main():
         for name in args.models.split(","):
             for precision, xla in configs:
                 r = bench_model(name, size, args.batch, args.train_steps, args.infer_steps, precision, xla,
-                                args.windows, matmul_timer() if args.paired else None)
+                                args.windows, matmul_timer() if args.paired else None, args.warmup)
                 r["train_fraction_of_fp32_peak"] = round(r["train_gflops_per_s"] / peaks["off"], 3)
                 r["train_fraction_of_matmul_peak"] = round(r["train_gflops_per_s"] / peaks[precision], 3)
                 for w in r.get("train_windows", []) if args.paired else []:

@@ -36,18 +36,27 @@ def matmul_timer(n=2048, repeat=10, dtype="float32"):
     return timing
 
 
+WARMUP_CALLS = 10
+
+
 def bench_model(name, size, batch, train_steps, infer_steps, mixed_precision="off", jit_compile=False,
-                windows=1, probe=None):
+                windows=1, probe=None, warmup=WARMUP_CALLS):
     """Training and inference images/s of a registered model on random coefficients.
     Training is timed in `windows` windows of `train_steps` steps; with `probe` (a
     `matmul_timer`), the matmul rate is timed before the first window and after each, and
-    every window records its rate and the two probes around it."""
+    every window records its rate and the two probes around it.
+
+    `warmup` untimed calls of each function come first, not one: the steps after the
+    trace still fault in the host allocator's memory (hybrid-type1 at batch 16, 256x256,
+    2-core CPU: thousands of page faults a step in steps 1-10, none from step 11), and
+    with one warm-up call the first 10-step window ran at 73-74 img/s against 78-81 for
+    the windows after it (2026-11-24)."""
     from kerastego.models import build_model, count_flops
     model = build_model(name, input_shape=(size, size, 1), input_kind="coefficients",
                         mixed_precision=mixed_precision)
     train_step, infer = _step_functions(model, size, batch, jit_compile)
-    train_step().numpy()
-    infer().numpy()
+    for fn in (train_step, infer):
+        _seconds_per_call(fn, max(1, warmup))
     probes = [probe()] if probe else []
     window_s = []
     for _ in range(windows):
@@ -61,7 +70,7 @@ def bench_model(name, size, batch, train_steps, infer_steps, mixed_precision="of
         return round(passes * 2 * flops * batch / seconds / 1e9, 2)
 
     row = {"model": name, "size": size, "batch": batch, "mixed_precision": mixed_precision,
-           "jit_compile": jit_compile,
+           "jit_compile": jit_compile, "warmup_calls": max(1, warmup),
            "train_images_per_s": round(batch / train_s, 2), "infer_images_per_s": round(batch / infer_s, 2),
            "conv_macs_per_image": flops,
            "train_gflops_per_s": gflops(train_s, 3), "infer_gflops_per_s": gflops(infer_s, 1)}

@@ -24,3 +24,21 @@ def test_one_window_without_probe_keeps_the_old_row():
     row = bench_model("hybrid-type1", 32, 2, train_steps=1, infer_steps=1)
     assert "train_windows" not in row and row["train_images_per_s"] > 0
 
+
+
+def test_warmup_calls_come_before_the_timed_ones(monkeypatch):
+    """The first window must not carry the allocator's warm-up: `warmup` untimed calls of
+    the training step run before any probe or window, then exactly the timed ones."""
+    import tensorflow as tf
+
+    from kerastego.jobs import timing
+    calls = []
+
+    def counting(kind):
+        return lambda: calls.append(kind) or tf.constant(0.0)
+
+    monkeypatch.setattr(timing, "_step_functions", lambda *a: (counting("train"), counting("infer")))
+    timing.bench_model("hybrid-type1", 32, 2, train_steps=3, infer_steps=2, windows=2, warmup=4,
+                       probe=lambda: calls.append("probe") or 1.0)
+    assert calls == ["train"] * 4 + ["infer"] * 4 + ["probe"] + ["train"] * 3 + ["probe"] \
+        + ["train"] * 3 + ["probe"] + ["infer"] * 2
