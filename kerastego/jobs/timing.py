@@ -48,7 +48,7 @@ def bench_model(name, size, batch, train_steps, infer_steps, mixed_precision="of
 
     `warmup` untimed calls of each function come first, not one: the steps after the
     trace still fault in the host allocator's memory (hybrid-type1 at batch 16, 256x256,
-    2-core CPU: thousands of page faults in most of steps 1-10, none from step 11), which
+    2-core CPU: thousands of page faults in half of steps 1-10, under 100 after), which
     can slow the first timed window (73-74 img/s against 78-81 after it in two runs of
     2026-11-24; benchmarks/results/NOTES.md)."""
     from kerastego.models import build_model, count_flops
