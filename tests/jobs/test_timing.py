@@ -25,7 +25,6 @@ def test_one_window_without_probe_keeps_the_old_row():
     assert "train_windows" not in row and row["train_images_per_s"] > 0
 
 
-
 def test_warmup_calls_come_before_the_timed_ones(monkeypatch):
     """The first window must not carry the allocator's warm-up: `warmup` untimed calls of
     the training step run before any probe or window, then exactly the timed ones."""
