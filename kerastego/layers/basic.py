@@ -53,11 +53,17 @@ def caffe_pool_geometry(size, kernel, stride, pad):
     return out, (ends - starts).astype(np.float32)
 
 
+def same_pool_starts(size, kernel, stride):
+    """Where each of TF's SAME pooling windows starts along one axis (below 0: in the
+    padding TF adds before)."""
+    out = -(-size // stride)
+    return np.arange(out) * stride - max((out - 1) * stride + kernel - size, 0) // 2
+
+
 def same_pool_counts(size, kernel, stride):
     """In-image elements of each of TF's SAME pooling windows along one axis (what its
     average divides by)."""
-    out = -(-size // stride)
-    starts = np.arange(out) * stride - max((out - 1) * stride + kernel - size, 0) // 2
+    starts = same_pool_starts(size, kernel, stride)
     return (np.minimum(starts + kernel, size) - np.maximum(starts, 0)).astype(np.float32)
 
 
@@ -65,8 +71,8 @@ def same_pool_rescale(size, kernel, stride, pad):
     """Per-window factors turning TF's SAME average (over the window's in-image
     elements) into Caffe's, or None when TF's SAME windows are not Caffe's."""
     out, divisor = caffe_pool_geometry(size, kernel, stride, pad)
-    tf_out = -(-size // stride)
-    if tf_out != out or max((out - 1) * stride + kernel - size, 0) // 2 != pad:
+    starts = same_pool_starts(size, kernel, stride)
+    if len(starts) != out or -starts[0] != pad:
         return None
     return (same_pool_counts(size, kernel, stride) / divisor).astype(np.float32)
 

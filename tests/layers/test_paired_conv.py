@@ -98,7 +98,7 @@ def test_paired_input_gradient_equals_keras_conv2d(size, kernel, paired):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6 * float(np.abs(b).max()))
     # The paired input gradient is a forward Conv2D with 16 filters, not Conv2DBackpropInput.
     assert _input_gradient_conv_ops(layers[0], x) == (["Conv2D", "Conv2D", "Conv2DBackpropFilter"] if paired
-                                            else ["Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput"])
+                                                      else ["Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput"])
 
 
 @pytest.mark.parametrize("padding,strides", [("valid", 1), ("same", 2)])
