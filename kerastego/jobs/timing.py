@@ -55,8 +55,9 @@ def bench_model(name, size, batch, train_steps, infer_steps, mixed_precision="of
     model = build_model(name, input_shape=(size, size, 1), input_kind="coefficients",
                         mixed_precision=mixed_precision)
     train_step, infer = _step_functions(model, size, batch, jit_compile)
+    warmup = max(1, warmup)   # at least the call that traces
     for fn in (train_step, infer):
-        _seconds_per_call(fn, max(1, warmup))
+        _seconds_per_call(fn, warmup)
     probes = [probe()] if probe else []
     window_s = []
     for _ in range(windows):
@@ -70,7 +71,7 @@ def bench_model(name, size, batch, train_steps, infer_steps, mixed_precision="of
         return round(passes * 2 * flops * batch / seconds / 1e9, 2)
 
     row = {"model": name, "size": size, "batch": batch, "mixed_precision": mixed_precision,
-           "jit_compile": jit_compile, "warmup_calls": max(1, warmup),
+           "jit_compile": jit_compile, "warmup_calls": warmup,
            "train_images_per_s": round(batch / train_s, 2), "infer_images_per_s": round(batch / infer_s, 2),
            "conv_macs_per_image": flops,
            "train_gflops_per_s": gflops(train_s, 3), "infer_gflops_per_s": gflops(infer_s, 1)}
