@@ -5,8 +5,8 @@ from setuptools import find_packages, setup
 setup(
     name="kerastego",
     version="0.1.0",
-    description="Deep-learning JPEG steganalysis in TensorFlow/Keras: the hybrid framework, "
-                "SRNet, XuNet2 and CALPA-NET pruning, from JPEG coefficients to TF Serving.",
+    description="Deep-learning JPEG steganalysis in Keras 3 (any backend) and TensorFlow: the hybrid "
+                "framework, SRNet, XuNet2 and CALPA-NET pruning, from JPEG coefficients to TF Serving.",
     packages=find_packages(include=["kerastego", "kerastego.*", "data_tools", "data_tools.*"]),
     scripts=sorted(glob.glob("bin/*")),
     python_requires=">=3.10",
@@ -23,7 +23,8 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "test": ["pytest", "tensorflow-serving-api", "jpegio"],
+        # jax (CPU): the backend-equality tests run kerastego under KERAS_BACKEND=jax too
+        "test": ["pytest", "tensorflow-serving-api", "jpegio", "jax[cpu]"],
         "jpegio": ["jpegio"],
         # apache-beam 2.77 needs protobuf < 7, TensorFlow 2.21 and tensorflow-serving-api >= 6.31.1:
         # 6.31.1 <= protobuf < 7 is what all three accept (pip would otherwise keep TF's 7.x)

@@ -2,10 +2,12 @@
 import json
 import os
 import platform
+import sys
 import time
 
 
 def machine():
+    """The host and, under TensorFlow, its GPUs (a JAX benchmark passes its own)."""
     import tensorflow as tf
     gpus = tf.config.list_physical_devices("GPU")
     info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
@@ -15,11 +17,13 @@ def machine():
     return info
 
 
-def save(name, results, out_dir=None):
+def save(name, results, out_dir=None, machine_info=None, path=None):
+    """Write results/<name>.json (or `path`) with the date, the machine and the command."""
     out_dir = out_dir or os.path.join(os.path.dirname(__file__), "results")
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, f"{name}.json")
-    payload = {"benchmark": name, "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "results": results}
+    path = path or os.path.join(out_dir, f"{name}.json")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    payload = {"benchmark": name, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+               "machine": machine_info or machine(), "command": " ".join(["python"] + sys.argv), "results": results}
     with open(path, "w") as f:
         json.dump(payload, f, indent=2)
     print(f"wrote {path}")

@@ -88,8 +88,8 @@ def deep_model(name, work, rec, alg, size, steps, seed, batch_pairs, warmup=None
 
 def score_test(model_path, rec):
     from kerastego.evaluation import predict_split
-    import keras
-    return predict_split(keras.models.load_model(model_path), os.path.join(rec, "test-*"))
+    from kerastego.models.saving import load_model as load_saved_model
+    return predict_split(load_saved_model(model_path), os.path.join(rec, "test-*"))
 
 
 def main():

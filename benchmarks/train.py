@@ -7,6 +7,8 @@ achieved GFLOP/s against this machine's measured matmul peak.
     python benchmarks/train.py --mixed_precision bfloat16 --jit_compile   # one configuration
 
 Every configuration is measured in one run, so their ratios compare on a shared machine.
+Under TensorFlow on CPUs the models run as the trainer runs them, with the CPU kernels
+(kerastego.kernels.cpu); `--stock` times the stock layers instead.
 Synthetic random coefficients stand in for data (speed does not depend on content); the
 model takes int16 coefficients and decompresses in-graph, as in real use. The share of
 peak is against the float32 matmul peak (the issue's CPU measure) and against the peak in
@@ -50,6 +52,7 @@ def main():
     ap.add_argument("--paired", action="store_true", help="time the float32 matmul rate around each window")
     ap.add_argument("--warmup", type=int, default=WARMUP_CALLS,
                     help="untimed training steps (and inference calls) before the timed ones")
+    ap.add_argument("--stock", action="store_true", help="time the stock layers, not the CPU kernels")
     ap.add_argument("--name", default="train")
     args = ap.parse_args()
     configs = [parse_config(c) for c in args.configs.split(",")]
@@ -65,7 +68,8 @@ def main():
         for name in args.models.split(","):
             for precision, xla in configs:
                 r = bench_model(name, size, args.batch, args.train_steps, args.infer_steps, precision, xla,
-                                args.windows, matmul_timer() if args.paired else None, args.warmup)
+                                args.windows, matmul_timer() if args.paired else None, args.warmup,
+                                cpu_kernels=not args.stock)
                 r["train_fraction_of_fp32_peak"] = round(r["train_gflops_per_s"] / peaks["off"], 3)
                 r["train_fraction_of_matmul_peak"] = round(r["train_gflops_per_s"] / peaks[precision], 3)
                 for w in r.get("train_windows", []) if args.paired else []:

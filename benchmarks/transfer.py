@@ -22,9 +22,9 @@ from authors_model import DEFAULT_CHECKPOINT  # noqa: E402
 
 
 def scored(model_path, records, seconds):
-    import keras
+    from kerastego.models.saving import load_model as load_saved_model
     from kerastego.evaluation import predict_split, summarize
-    p, y, _ = predict_split(keras.models.load_model(model_path), os.path.join(records, "test-*"), batch_pairs=8)
+    p, y, _ = predict_split(load_saved_model(model_path), os.path.join(records, "test-*"), batch_pairs=8)
     m = summarize(p, y)
     return {"p_e": round(m["p_e"], 4), "auc": round(m["auc"], 4), "accuracy": round(m["accuracy"], 4),
             "pairs": m["n"] // 2, "seconds": round(seconds, 1)}

@@ -11,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RANKS = {
     "kerastego.conventions": 0, "kerastego.fileio": 0, "kerastego.jpeg_io": 0,
     "kerastego.layers": 1,
-    "kerastego.models": 2, "kerastego.data": 2,
+    "kerastego.models": 2, "kerastego.data": 2, "kerastego.kernels": 2,
     "data_tools": 3,
     "kerastego.evaluation": 3, "kerastego.pruning": 3, "kerastego.export": 3, "kerastego.serving": 3,
     "kerastego.training": 4,

@@ -3,7 +3,6 @@ model and for the ensemble, a ROC PNG and a JSON report."""
 import json
 import os
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -16,6 +15,7 @@ from kerastego.evaluation.plots import plot_roc
 from kerastego.models.inputs import model_input
 from kerastego.models.precision import with_precision
 from kerastego.models.quality import quality_warning, training_tables
+from kerastego.models.saving import load_model as load_saved_model
 
 
 def predict_split(model, pattern, batch_pairs=32, views=1, allow_partial=False, jit_compile=False):
@@ -80,7 +80,7 @@ def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32, t
     thresholds = thresholds or [None] * len(model_paths)
     test_tables = None   # the test set's JPEG qualities: read once, after the split read cleanly
     for name, path, threshold in zip(names, model_paths, thresholds):
-        model = with_precision(keras.models.load_model(path) if isinstance(path, str) else path, mixed_precision)
+        model = with_precision(load_saved_model(path) if isinstance(path, str) else path, mixed_precision)
         p, y, i = predict_split(model, test_data, batch_pairs, views, allow_partial)
         members.append((p, y, i))
         report["models"][name] = summarize(p, y, threshold)

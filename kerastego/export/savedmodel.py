@@ -13,7 +13,6 @@ majority vote (ties broken by the mean probability), as in the hybrid paper.
 """
 import os
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -22,6 +21,7 @@ from kerastego.layers import decompress_tf
 from kerastego.models.inputs import model_input, pixel_range_model
 from kerastego.models.precision import with_precision
 from kerastego.models.quality import training_tables
+from kerastego.models.saving import load_model as load_saved_model
 
 OUTPUTS = ("probability", "class", "vote")
 
@@ -101,7 +101,7 @@ def next_version(model_dir):
 def export_savedmodel(models, base_dir, model_name="kerastego", version=None, mixed_precision="off"):
     """Export one model or an ensemble, computing under `mixed_precision` (models.precision;
     the signatures take and return float32 either way); returns the version directory."""
-    models = [with_precision(keras.models.load_model(m) if isinstance(m, str) else m, mixed_precision)
+    models = [with_precision(load_saved_model(m) if isinstance(m, str) else m, mixed_precision)
               for m in (models if isinstance(models, (list, tuple)) else [models])]
     sizes = {model_input(m)[1] for m in models}
     if len(sizes) != 1:

@@ -4,7 +4,6 @@ finetuning baseline's initial weights, a report and a widths plot; optionally
 train the slim architecture from scratch through the training library."""
 import os
 
-import keras
 import numpy as np
 
 from kerastego.conventions import COEFFICIENTS
@@ -14,6 +13,7 @@ from kerastego.pruning.graph import ChannelGraph
 from kerastego.pruning.rebuild import rebuild
 from kerastego.pruning.report import make_report, plot_widths, write_report
 from kerastego.pruning.search import aggr_avg_rates, search, uniform_keep
+from kerastego.models.saving import load_model as load_saved_model
 
 
 def load_validation(model, pattern, max_images=512, batch_pairs=32):
@@ -35,7 +35,7 @@ def load_validation(model, pattern, max_images=512, batch_pairs=32):
 def run_prune(model_path, val_data, out_dir, epsilon=0.05, sigma=0.05, max_images=512, samples=2000,
               train_data=None, train_steps=0, train_kwargs=None, seed=0):
     os.makedirs(out_dir, exist_ok=True)
-    model = keras.models.load_model(model_path)
+    model = load_saved_model(model_path)
     x, y = load_validation(model, val_data, max_images)
     result = search(model, x, y, epsilon=epsilon, sigma=sigma, samples=samples, seed=seed)
     graph = ChannelGraph(model)

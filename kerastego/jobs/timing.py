@@ -40,20 +40,23 @@ WARMUP_CALLS = 10
 
 
 def bench_model(name, size, batch, train_steps, infer_steps, mixed_precision="off", jit_compile=False,
-                windows=1, probe=None, warmup=WARMUP_CALLS):
+                windows=1, probe=None, warmup=WARMUP_CALLS, cpu_kernels=True):
     """Training and inference images/s of a registered model on random coefficients.
     Training is timed in `windows` windows of `train_steps` steps; with `probe` (a
     `matmul_timer`), the matmul rate is timed before the first window and after each, and
-    every window records its rate and the two probes around it.
+    every window records its rate and the two probes around it. cpu_kernels: time the
+    model as the trainer runs it on CPUs (kerastego.kernels.cpu), where that applies.
 
     `warmup` untimed calls of each function come first, not one: the steps after the
     trace still fault in the host allocator's memory (hybrid-type1 at batch 16, 256x256,
     2-core CPU: thousands of page faults in half of steps 1-10, under 100 after), which
-    can slow the first timed window (73-74 img/s against 78-81 after it in two runs of
-    2026-11-24; benchmarks/results/NOTES.md)."""
+    can slow the first timed window (docs/decisions/0002-benchmark-warmup.md)."""
+    from kerastego.kernels import cpu
     from kerastego.models import build_model, count_flops
     model = build_model(name, input_shape=(size, size, 1), input_kind="coefficients",
                         mixed_precision=mixed_precision)
+    rewritten = cpu_kernels and cpu.wanted()
+    model = cpu.rewrite(model) if rewritten else model
     train_step, infer = _step_functions(model, size, batch, jit_compile)
     warmup = max(1, warmup)   # at least the call that traces
     for fn in (train_step, infer):
@@ -71,7 +74,7 @@ def bench_model(name, size, batch, train_steps, infer_steps, mixed_precision="of
         return round(passes * 2 * flops * batch / seconds / 1e9, 2)
 
     row = {"model": name, "size": size, "batch": batch, "mixed_precision": mixed_precision,
-           "jit_compile": jit_compile, "warmup_calls": warmup,
+           "jit_compile": jit_compile, "warmup_calls": warmup, "cpu_kernels": rewritten,
            "train_images_per_s": round(batch / train_s, 2), "infer_images_per_s": round(batch / infer_s, 2),
            "conv_macs_per_image": flops,
            "train_gflops_per_s": gflops(train_s, 3), "infer_gflops_per_s": gflops(infer_s, 1)}

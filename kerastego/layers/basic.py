@@ -1,10 +1,9 @@
-"""Small element-wise and pooling layers the models need."""
-import functools
+"""Small element-wise and pooling layers the models need, in `keras.ops` (every backend)."""
 import math
 
 import numpy as np
 import keras
-import tensorflow as tf
+from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="kerastego")
@@ -12,7 +11,7 @@ class Abs(keras.layers.Layer):
     """|x| (Caffe's AbsVal): sign-symmetric residual features."""
 
     def call(self, x):
-        return tf.abs(x)
+        return ops.abs(x)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -27,7 +26,7 @@ class Truncate(keras.layers.Layer):
         self.threshold = float(threshold)
 
     def call(self, x):
-        return tf.clip_by_value(x, -self.threshold, self.threshold)
+        return ops.clip(x, -self.threshold, self.threshold)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -53,70 +52,11 @@ def caffe_pool_geometry(size, kernel, stride, pad):
     return out, (ends - starts).astype(np.float32)
 
 
-def same_pool_starts(size, kernel, stride):
-    """Where each of TF's SAME pooling windows starts along one axis (below 0: in the
-    padding TF adds before)."""
-    out = -(-size // stride)
-    return np.arange(out) * stride - max((out - 1) * stride + kernel - size, 0) // 2
-
-
-def same_pool_counts(size, kernel, stride):
-    """In-image elements of each of TF's SAME pooling windows along one axis (what its
-    average divides by)."""
-    starts = same_pool_starts(size, kernel, stride)
-    return (np.minimum(starts + kernel, size) - np.maximum(starts, 0)).astype(np.float32)
-
-
-def same_pool_rescale(size, kernel, stride, pad):
-    """Per-window factors turning TF's SAME average (over the window's in-image
-    elements) into Caffe's, or None when TF's SAME windows are not Caffe's."""
-    out, divisor = caffe_pool_geometry(size, kernel, stride, pad)
-    starts = same_pool_starts(size, kernel, stride)
-    if len(starts) != out or -starts[0] != pad:
-        return None
-    return (same_pool_counts(size, kernel, stride) / divisor).astype(np.float32)
-
-
-def same_avg_pool_spread_gradient(x, k, s, inverse_counts):
-    """tf.nn.avg_pool2d(x, k, s, "SAME"), whose gradient spreads each window's share with
-    the transposed depthwise convolution of a ones kernel instead of AvgPoolGrad.
-
-    Why: where windows overlap by half or more (the hybrid's pool2, 5x5 stride 2, 32
-    channels at 128x128, batch 16), oneDNN's AvgPoolGrad takes 5.5-6 ms and the depthwise
-    transpose 3.3-3.9 (2-core AVX-512 CPU, 2026-11-24); at stride 4 AvgPoolGrad is the
-    faster, and in bfloat16 the depthwise transpose is over 10x slower than in float32.
-    inverse_counts: 1 / same_pool_counts, as [1, out_h, out_w, 1].
-    """
-    @tf.custom_gradient
-    def pool(x):
-        def spread(dy):
-            ones = tf.ones([k, k, x.shape[-1], 1], dy.dtype)
-            return tf.nn.depthwise_conv2d_backprop_input(tf.shape(x), ones, dy * tf.cast(inverse_counts, dy.dtype),
-                                                         [1, s, s, 1], "SAME")
-        return tf.nn.avg_pool2d(x, k, s, "SAME"), spread
-    return pool(x)
-
-
-@functools.lru_cache(maxsize=None)
-def _rectified_tile_gradient(k):
-    """The gradient of avg_pool(relu(x)) over k x k tiles, from relu(x) and the pooled
-    gradient, as one XLA pass (kept off the layer, as Q&T's, so SavedModels never see it)."""
-    def gradient(z, g):
-        _, h, w, c = z.shape
-        tiles = tf.reshape(z, [-1, h // k, k, w // k, k, c])
-        g = tf.reshape(g, [-1, h // k, 1, w // k, 1, c]) / tf.cast(k * k, g.dtype)
-        return tf.reshape(tf.where(tiles > 0, g, tf.zeros_like(g)), tf.shape(z))
-    return tf.function(gradient, jit_compile=True, autograph=False)
-
-
-def rectified_tile_pool(x, k):
-    """avg_pool(relu(x)) over k x k tiles (no overlap, no border); in training its gradient
-    is one pass instead of the pooling gradient's broadcast then ReLU's mask."""
-    @tf.custom_gradient
-    def pool(x):
-        z = tf.nn.relu(x)
-        return tf.nn.avg_pool2d(z, k, k, "VALID"), lambda g: _rectified_tile_gradient(k)(z, g)
-    return pool(x)
+def caffe_pool_padding(size, kernel, stride, pad):
+    """(before, after) rows of zeros that put every Caffe window inside the tensor; a
+    negative `after` is a crop (the last window ends before the tensor does)."""
+    out = caffe_pool_geometry(size, kernel, stride, pad)[0]
+    return pad, (out - 1) * stride + kernel - size - pad
 
 
 @keras.saving.register_keras_serializable(package="kerastego")
@@ -125,11 +65,11 @@ class CaffeAvgPool2D(keras.layers.Layer):
 
     Keras pooling rounds output sizes down and divides differently at borders;
     the released hybrid models were trained with Caffe's rules, which keep
-    2x2x128 features per subnet at 256x256.
+    2x2x128 features per subnet at 256x256. Computed as zero padding, a "valid"
+    window sum and Caffe's per-window divisors.
 
-    rectify=True pools max(x, 0): a ReLU and the pooling as one layer. Where the windows
-    tile the input (the hybrid Type1's pool3: 32x32 tiles of 64x64), training computes
-    both gradients in one XLA pass, 3% of the hybrid's step on the CPU (2026-11-24).
+    rectify=True pools max(x, 0): a ReLU and the pooling as one layer (the hybrid
+    Type1's conv3 ReLU, which the CPU kernels train in one pass with the pooling).
     """
 
     def __init__(self, pool_size, strides, pad=0, rectify=False, **kwargs):
@@ -143,44 +83,22 @@ class CaffeAvgPool2D(keras.layers.Layer):
         _, h, w, _ = input_shape
         if h is None or w is None:
             raise ValueError("CaffeAvgPool2D needs a static spatial input size")
-        self._geom = [caffe_pool_geometry(s, self.pool_size, self.strides, self.pad) for s in (h, w)]
-        # Where TF's SAME windows are Caffe's (the hybrid's pools at 256 and 512), pool
-        # without a padded copy and rescale: the padding and its gradient's slice cost
-        # as much as the pooling itself.
-        scale = [same_pool_rescale(s, self.pool_size, self.strides, self.pad) for s in (h, w)]
-        self._same_scale = None if any(f is None for f in scale) else np.outer(*scale)[None, :, :, None]
-        k = self.pool_size
-        self._tiles = self.strides == k and self.pad == 0 and h % k == 0 and w % k == 0
-        counts = np.outer(same_pool_counts(h, k, self.strides), same_pool_counts(w, k, self.strides))
-        self._inverse_counts = (1.0 / counts)[None, :, :, None].astype(np.float32)
+        k, s, p = self.pool_size, self.strides, self.pad
+        self._padding = [caffe_pool_padding(n, k, s, p) for n in (h, w)]
+        (_, dh), (_, dw) = (caffe_pool_geometry(n, k, s, p) for n in (h, w))
+        self._divisor = (np.outer(dh, dw)[None, :, :, None] / float(k * k)).astype(np.float32)
 
-    def _padding(self, size, out):
-        # Zero rows before (Caffe pad) and after, so every window lies in the tensor.
-        after = (out - 1) * self.strides + self.pool_size - size - self.pad
-        return self.pad, after
-
-    def call(self, x, training=None):
+    def call(self, x):
         if self.rectify:
-            if training and self._tiles:
-                return rectified_tile_pool(x, self.pool_size)
-            x = tf.nn.relu(x)
-        if self._same_scale is not None:
-            if training and self.pool_size >= 2 * self.strides and x.dtype == tf.float32:   # see its docstring
-                y = same_avg_pool_spread_gradient(x, self.pool_size, self.strides, self._inverse_counts)
-            else:
-                y = tf.nn.avg_pool2d(x, self.pool_size, self.strides, "SAME")
-            return y if np.all(self._same_scale == 1) else y * tf.constant(self._same_scale, x.dtype)
-        _, h, w, _ = x.shape
-        (oh, dh), (ow, dw) = self._geom
-        ph, pw = self._padding(h, oh), self._padding(w, ow)
-        if min(ph[1], pw[1]) < 0:  # window ends before the tensor does: crop instead
-            x = x[:, : h + min(ph[1], 0), : w + min(pw[1], 0), :]
-            ph, pw = (ph[0], max(ph[1], 0)), (pw[0], max(pw[1], 0))
-        x = tf.pad(x, [[0, 0], list(ph), list(pw), [0, 0]])
-        k = self.pool_size
-        total = tf.nn.avg_pool2d(x, k, self.strides, "VALID") * float(k * k)
-        divisor = tf.constant(np.outer(dh, dw)[None, :, :, None], x.dtype)
-        return total / divisor
+            x = ops.relu(x)
+        (top, bottom), (left, right) = self._padding
+        x = x[:, : x.shape[1] + min(bottom, 0), : x.shape[2] + min(right, 0), :]
+        if max(top, bottom, left, right) > 0:
+            x = ops.pad(x, [[0, 0], [top, max(bottom, 0)], [left, max(right, 0)], [0, 0]])
+        mean = ops.average_pool(x, self.pool_size, self.strides, padding="valid")
+        if np.all(self._divisor == 1):
+            return mean
+        return mean / ops.cast(self._divisor, mean.dtype)
 
     def compute_output_shape(self, input_shape):
         b, h, w, c = input_shape
@@ -222,7 +140,7 @@ class LevelShift(FrozenLayer):
         self.offset = float(offset)
 
     def call(self, x):
-        return x + tf.cast(self.offset, x.dtype)
+        return x + ops.cast(self.offset, x.dtype)
 
     def get_config(self):
         return {**super().get_config(), "offset": self.offset}

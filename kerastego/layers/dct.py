@@ -6,7 +6,7 @@ rebuilds them from its config and never trains them.
 """
 import numpy as np
 import keras
-import tensorflow as tf
+from keras import ops
 
 
 def dct_basis(size):
@@ -76,11 +76,11 @@ class DCTConv(keras.layers.Layer):
     def call(self, x):
         if self.padding == "same" and self.size % 2 == 1:
             p = self.size // 2
-            x = tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])
-            pad = "VALID"
+            x = ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])
+            pad = "valid"
         else:
-            pad = self.padding.upper()
-        return tf.nn.conv2d(x, tf.cast(self.kernel, x.dtype), strides=1, padding=pad)
+            pad = self.padding
+        return ops.conv(x, ops.cast(self.kernel, x.dtype), strides=1, padding=pad)
 
     def compute_output_shape(self, input_shape):
         b, h, w, _ = input_shape

@@ -2,11 +2,13 @@
 
 Steganalysis needs the decompressed image *before* rounding to 0..255; doing the
 (linear) dequantize + IDCT in the graph lets a model, and a SavedModel, take the
-int16 coefficients a JPEG stores.
+int16 coefficients a JPEG stores. The layer is `keras.ops` (every backend);
+`decompress_tf` is the same sums for TensorFlow-only code (tf.data, SavedModel
+signatures), which imports TensorFlow only when called.
 """
 import numpy as np
 import keras
-import tensorflow as tf
+from keras import ops
 
 from kerastego.layers.basic import FrozenLayer
 
@@ -28,8 +30,26 @@ def decompress_numpy(coefficients, quant_table, level_shift=True):
     return x + 128.0 if level_shift else x
 
 
+def decompress(coefficients, quant_table, level_shift=True):
+    """keras.ops: (B, H, W[, 1]) coefficients (H, W static) + (B, 8, 8) or (8, 8) tables
+    -> (B, H, W, 1) float32."""
+    c = ops.cast(coefficients, "float32")
+    if len(c.shape) == 4:
+        c = c[..., 0]
+    q = ops.cast(quant_table, "float32")
+    if len(q.shape) == 2:
+        q = q[None]
+    h, w = int(c.shape[1]), int(c.shape[2])
+    blocks = ops.reshape(c, (-1, h // 8, 8, w // 8, 8)) * q[:, None, :, None, :]
+    d = ops.convert_to_tensor(idct_matrix().astype(np.float32))
+    x = ops.reshape(ops.einsum("km,bikjl,ln->bimjn", d, blocks, d), (-1, h, w, 1))
+    return x + 128.0 if level_shift else x
+
+
 def decompress_tf(coefficients, quant_table, level_shift=True):
-    """(B, H, W) coefficients + (B, 8, 8) or (8, 8) tables -> (B, H, W, 1) float32."""
+    """TensorFlow: (B, H, W) coefficients (any H, W) + (B, 8, 8) or (8, 8) tables ->
+    (B, H, W, 1) float32; the sums of `decompress`, for tf.data and SavedModel graphs."""
+    import tensorflow as tf
     c = tf.cast(coefficients, tf.float32)
     if c.shape.rank == 4:
         c = c[..., 0]
@@ -59,7 +79,7 @@ class JpegDecompress(FrozenLayer):
 
     def call(self, inputs):
         coefficients, quant_table = inputs
-        return decompress_tf(coefficients, quant_table, self.level_shift)
+        return decompress(coefficients, quant_table, self.level_shift)
 
     def compute_output_shape(self, input_shapes):
         cshape = input_shapes[0]

@@ -8,8 +8,7 @@ import keras
 from keras import layers
 
 from kerastego.conventions import FLOAT32, LEVEL_SHIFT
-from kerastego.layers import (Abs, CaffeAvgPool2D, ColumnPairConv2D, DCTConv, FusedBatchNormalization,
-                              PairedInputGradConv2D, PointwiseConv2D, QuantizeTruncate)
+from kerastego.layers import Abs, CaffeAvgPool2D, DCTConv, QuantizeTruncate
 from kerastego.models.inputs import model_inputs
 
 DEFAULT_QT = ((4, 1), (4, 2), (4, 4))   # (threshold T, step q), one subnet each
@@ -17,13 +16,13 @@ BN_MOMENTUM = 0.95                      # Caffe moving_average_fraction 0.05
 BN_EPSILON = 1e-5                       # Caffe's default
 
 
-def _conv(filters, size, name, strides=1, layer=layers.Conv2D):
-    return layer(filters, size, strides=strides, padding="same" if strides == 1 else "valid",
+def _conv(filters, size, name, strides=1):
+    return layers.Conv2D(filters, size, strides=strides, padding="same" if strides == 1 else "valid",
                  use_bias=False, kernel_initializer=keras.initializers.RandomNormal(stddev=0.01), name=name)
 
 
 def _bn(x, name):
-    return FusedBatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    return layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
 
 
 def _bn_relu(x, name):
@@ -37,8 +36,7 @@ def _first_conv(x, prefix, first_stride, padded):
     # Caffe pad 2 on both sides (done by Q&T when `padded`), then stride 2 (or 4 at 512x512).
     if not padded:
         x = layers.ZeroPadding2D(FIRST_PAD, name=f"{prefix}_conv1_pad")(x)
-    # 8 filters: computed two output columns at a time, 1.35x faster on the CPU (paired_conv.py).
-    x = _conv(8, 5, f"{prefix}_conv1", strides=first_stride, layer=ColumnPairConv2D)(x)
+    x = _conv(8, 5, f"{prefix}_conv1", strides=first_stride)(x)
     x = Abs(name=f"{prefix}_abs")(x)
     return _bn_relu(x, f"{prefix}_conv1")
 
@@ -48,12 +46,10 @@ def type1_subnet(x, prefix, first_stride=2, padded=False):
     (BatchNorm and ReLU after each convolution).
     padded: x already carries the first convolution's zero border (FIRST_PAD)."""
     x = _first_conv(x, prefix, first_stride, padded)
-    # conv2 reads 8 channels and conv3 is 1x1: both layers compute their gradients
-    # faster on the CPU than a plain Conv2D does (paired_conv.py, conv.py).
-    x = _bn_relu(_conv(32, 3, f"{prefix}_conv2", layer=PairedInputGradConv2D)(x), f"{prefix}_conv2")
+    x = _bn_relu(_conv(32, 3, f"{prefix}_conv2")(x), f"{prefix}_conv2")
     x = CaffeAvgPool2D(5, 2, pad=1, name=f"{prefix}_pool2")(x)
-    x = _bn(_conv(128, 1, f"{prefix}_conv3", layer=PointwiseConv2D)(x), f"{prefix}_conv3")
-    # The ReLU is pool3's (rectify): one pass for both gradients in training (basic.py).
+    x = _bn(_conv(128, 1, f"{prefix}_conv3")(x), f"{prefix}_conv3")
+    # The ReLU is pool3's (rectify): the CPU kernels train both in one pass (kerastego.kernels).
     x = CaffeAvgPool2D(32, 32, pad=0, rectify=True, name=f"{prefix}_pool3")(x)
     return layers.Flatten(name=f"{prefix}_features")(x)
 
@@ -62,7 +58,7 @@ def type2_subnet(x, prefix, first_stride=2, padded=False):
     """Type2 (memory-efficient): progressive 5x5 stride-4 pooling after every conv."""
     x = _first_conv(x, prefix, first_stride, padded)
     x = CaffeAvgPool2D(5, 4, name=f"{prefix}_pool1")(x)
-    x = _bn_relu(_conv(32, 3, f"{prefix}_conv2", layer=PairedInputGradConv2D)(x), f"{prefix}_conv2")
+    x = _bn_relu(_conv(32, 3, f"{prefix}_conv2")(x), f"{prefix}_conv2")
     x = CaffeAvgPool2D(5, 4, name=f"{prefix}_pool2")(x)
     x = _bn_relu(_conv(128, 3, f"{prefix}_conv3")(x), f"{prefix}_conv3")
     x = CaffeAvgPool2D(5, 4, name=f"{prefix}_pool3")(x)
@@ -84,8 +80,7 @@ def build_hybrid(input_shape=(256, 256, 1), subnet="type1", qt=DEFAULT_QT, kerne
     first_stride: 2 (default) or 4 for 512x512 inputs.
     weight_decay: Caffe-style L2 on the FC kernels (Caffe sets decay_mult 0 on convs).
     level_shift: the DCT stage sees the decompressed image without +128 by default, as
-      in the authors' released spatial representations (models saved before this
-      default keep the shift they were trained with: it is in their config).
+      in the authors' released spatial representations.
     """
     if isinstance(subnet, str):
         if subnet not in SUBNETS:

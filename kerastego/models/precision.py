@@ -64,6 +64,7 @@ def with_precision(model, mixed_precision):
 
 
 def load_model(path, mixed_precision="off"):
-    """keras.models.load_model, then `with_precision` (float32 by default, whatever the
+    """kerastego.models.saving.load_model, then `with_precision` (float32 by default, whatever the
     policy the model was trained under)."""
-    return with_precision(keras.models.load_model(path), mixed_precision)
+    from kerastego.models.saving import load_model as load_saved
+    return with_precision(load_saved(path), mixed_precision)

@@ -69,7 +69,7 @@ def model_family(name):
         with open(name) as f:
             payload = json.load(f)
         family = payload.get(JSON_KEY, {}).get("family")
-        return family or infer_family(_model_from_payload(payload))
+        return family or infer_family(_model_from_payload(payload, name))
     return _spec(name).family
 
 
@@ -79,23 +79,12 @@ def _spec(name):
     return _REGISTRY[name]
 
 
-def _model_from_payload(payload):
+def _model_from_payload(payload, path):
     import keras
+    from kerastego.models.saving import check_layer_classes
     payload = {k: v for k, v in payload.items() if k != JSON_KEY}
-    return keras.models.model_from_json(json.dumps(_with_safe_strided_pointwise(payload)))
-
-
-def _with_safe_strided_pointwise(payload):
-    """Architecture files written before PointwiseStridedConv2D hold plain 1x1 strided
-    Conv2D shortcuts, which crash oneDNN training (kerastego.layers.conv): read them as
-    the kerastego layer (same config and weights)."""
-    for layer in payload.get("config", {}).get("layers", []):
-        cfg = layer.get("config", {})
-        if (layer.get("class_name") == "Conv2D" and list(cfg.get("kernel_size", ())) == [1, 1]
-                and list(cfg.get("strides", (1, 1))) != [1, 1]):
-            layer.update(class_name="PointwiseStridedConv2D", module="kerastego.layers.conv",
-                         registered_name="kerastego>PointwiseStridedConv2D")
-    return payload
+    check_layer_classes(payload, str(path))
+    return keras.models.model_from_json(json.dumps(payload))
 
 
 def save_architecture(model, path, family=None):
@@ -138,7 +127,7 @@ def build_model(name, input_shape=(256, 256, 1), input_kind="spatial", mixed_pre
 def _build(name, input_shape, input_kind, **kwargs):
     if _is_architecture_file(name):
         with open(name) as f:
-            model = _model_from_payload(json.load(f))
+            model = _model_from_payload(json.load(f), name)
         want = (int(input_shape[0]), int(input_shape[1]))
         got = tuple(int(d) for d in model.inputs[0].shape[1:3])
         if got != want:

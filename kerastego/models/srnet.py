@@ -8,7 +8,6 @@ import keras
 from keras import layers
 
 from kerastego.conventions import FLOAT32, LEVEL_SHIFT
-from kerastego.layers import FusedBatchNormalization, PointwiseStridedConv2D
 from kerastego.models.inputs import model_inputs
 
 BN_MOMENTUM = 0.9
@@ -31,15 +30,13 @@ def default_widths():
 
 
 def _conv(filters, name, size=3, strides=1, dtype=None):
-    # the 1x1 stride-2 shortcuts avoid a broken oneDNN kernel (kerastego.layers.conv)
-    conv = PointwiseStridedConv2D if size == 1 and strides != 1 else layers.Conv2D
-    return conv(filters, size, strides=strides, padding="same", kernel_initializer="variance_scaling",
+    return layers.Conv2D(filters, size, strides=strides, padding="same", kernel_initializer="variance_scaling",
                 bias_initializer=keras.initializers.Constant(0.2),
                 kernel_regularizer=keras.regularizers.L2(2e-4), name=name, dtype=dtype)
 
 
 def _bn(name, dtype=None):
-    return FusedBatchNormalization(momentum=BN_MOMENTUM, name=name, dtype=dtype)
+    return layers.BatchNormalization(momentum=BN_MOMENTUM, name=name, dtype=dtype)
 
 
 def _conv_bn(x, filters, name, relu=True, size=3, strides=1, dtype=None):

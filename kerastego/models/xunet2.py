@@ -3,7 +3,7 @@
 import keras
 from keras import layers
 
-from kerastego.layers import Abs, DCTConv, FusedBatchNormalization, Truncate
+from kerastego.layers import Abs, DCTConv, Truncate
 from kerastego.conventions import FLOAT32, LEVEL_SHIFT
 from kerastego.models.inputs import model_inputs
 
@@ -14,7 +14,7 @@ BN_MOMENTUM = 0.9
 def _conv_bn(x, filters, name, strides=1, dtype=None):
     x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False,
                       kernel_initializer="he_normal", name=name, dtype=dtype)(x)
-    return FusedBatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn", dtype=dtype)(x)
+    return layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn", dtype=dtype)(x)
 
 
 def build_xunet2(input_shape=(256, 256, 1), blocks=BLOCKS, threshold=8.0, input_kind="spatial",

@@ -12,9 +12,8 @@ import dataclasses
 
 import keras
 
-from kerastego.layers import (Abs, CaffeAvgPool2D, ColumnPairConv2D, DCTConv, FusedBatchNormalization, JpegDecompress,
-                              LevelShift, PairedInputGradConv2D, PointwiseConv2D, PointwiseStridedConv2D,
-                              QuantizeTruncate, TrainingQuantTables, Truncate)
+from kerastego.layers import (Abs, CaffeAvgPool2D, DCTConv, JpegDecompress, LevelShift, QuantizeTruncate,
+                              TrainingQuantTables, Truncate)
 
 
 class Handler:
@@ -158,11 +157,8 @@ for _t, _twin in ((keras.layers.ReLU, Twin("ReLU")), (keras.layers.Activation, N
                   (QuantizeTruncate, None), (TrainingQuantTables, Twin(IDENTITY)), (Truncate, None)):
     register_handler(_t, PassThrough(), _twin)
 register_handler(keras.layers.BatchNormalization, PerChannelWeights(), _BN)
-register_handler(FusedBatchNormalization, PerChannelWeights(), _BN)
 _CONV = Twin("Conv2D", ("filters", "kernel_size", "strides", "padding", "use_bias", "activation"))
 register_handler(keras.layers.Conv2D, Conv(), _CONV)
-for _t in (PointwiseConv2D, PointwiseStridedConv2D, ColumnPairConv2D, PairedInputGradConv2D):
-    register_handler(_t, Conv(), _CONV)   # Conv2D computed another way: same weights and config
 register_handler(keras.layers.Dense, Dense(), Twin("Dense", ("units", "activation", "use_bias")))
 register_handler(keras.layers.Add, Add(), Twin("Add"))
 register_handler(keras.layers.Concatenate, Concatenate(), Twin("Concatenate", ("axis",)))

@@ -51,7 +51,7 @@ def run(model_path, data_pattern, out_path, sparsity, finetune_steps=20, batch_p
     from kerastego.data import make_dataset
     from kerastego.models.counting import count_conv_params, count_flops
 
-    src = keras.models.load_model(model_path)
+    src = load_saved_model(model_path)
     size = int(src.inputs[0].shape[1])
     legacy = to_tf_keras(src)
     x0 = np.random.default_rng(0).normal(100, 30, (2, size, size, 1)).astype(np.float32)

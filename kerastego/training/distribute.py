@@ -33,6 +33,6 @@ def with_synchronized_bn(model):
     statistics over the global batch across replicas, not each replica's slice."""
     config = model.get_config()
     for layer in config["layers"]:
-        if layer["class_name"] in ("BatchNormalization", "FusedBatchNormalization"):
+        if layer["class_name"] == "BatchNormalization":
             layer["config"]["synchronized"] = True
     return model.__class__.from_config(config)

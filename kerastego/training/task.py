@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from kerastego.data import make_dataset, quant_tables_of
+from kerastego.kernels import cpu as cpu_kernels
 from kerastego.models import build_model
 from kerastego.models.quality import with_training_tables
 from kerastego.training.distribute import is_chief, with_synchronized_bn
@@ -46,6 +47,9 @@ class StegoTask:
                                  input_kind=cfg.input_kind, mixed_precision=cfg.mixed_precision, **cfg.model_kwargs)
         if cfg.sync_bn:
             self.model = with_synchronized_bn(self.model)
+        self.cpu_kernels = bool(cfg.cpu_kernels and cpu_kernels.wanted())
+        if self.cpu_kernels:
+            self.model = cpu_kernels.rewrite(self.model)
         self.optimizer = make_optimizer(self.preset, cfg.ema_momentum)
         if cfg.mixed_precision == "float16":   # float16's range needs the loss scaled (dynamically)
             self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer)
@@ -53,8 +57,8 @@ class StegoTask:
         return self.model, self.optimizer
 
     def save(self, path):
-        """Save the model with the training data's quant tables recorded in it."""
-        with_training_tables(self.model, self.training_tables).save(path)
+        """Save the model in stock layers with the training data's quant tables recorded in it."""
+        with_training_tables(cpu_kernels.stock(self.model), self.training_tables).save(path)
 
     def dataset(self, seed, deterministic):
         """This worker's share of the training pairs; a plain (per-worker) iterator over

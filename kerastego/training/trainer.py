@@ -24,6 +24,7 @@ from kerastego.training.inference_weights import inference_weights
 from kerastego.training.presets import preset_for_model
 from kerastego.training.state import TrainState, restore
 from kerastego.training.task import StegoTask
+from kerastego.models.saving import load_model as load_saved_model
 
 
 def option(default, help, choices=None, flag=True):
@@ -67,6 +68,9 @@ class TrainConfig:
     mixed_precision: str = option("off", "Train in bfloat16 or float16 (loss-scaled); the frozen first stage, "
                                   "the first block where its output is not integers, and the softmax head "
                                   "stay float32.", choices=MIXED_PRECISION)
+    cpu_kernels: bool = option(True, "On CPUs under the TensorFlow backend, train with kerastego's CPU kernels "
+                               "(kerastego.kernels.cpu: same outputs and gradients, faster); saved models "
+                               "hold the stock layers either way.")
     steps_per_loop: int = option(1, "Training steps per host call (a tf.range loop on the device); logs, "
                                  "validations and checkpoints still happen at their exact steps.")
     model_kwargs: dict = dataclasses.field(default_factory=dict)
@@ -163,7 +167,7 @@ def _start(cfg, objects, chief):
             print(f"train: resumed from {manager.latest_checkpoint} at step {int(objects['step'].numpy())}")
         return manager, True
     if cfg.init_from:
-        objects["model"].set_weights(keras.models.load_model(cfg.init_from).get_weights())
+        objects["model"].set_weights(load_saved_model(cfg.init_from).get_weights())
         if cfg.verbose:
             print(f"train: curriculum start from {cfg.init_from}")
     return manager, False
@@ -248,6 +252,7 @@ def _summary(cfg, task, state, keeper, start_step, elapsed):
     summary = {
         "model": cfg.model, "steps": state.current_step, "steps_this_run": steps_run,
         "resumed_from_step": start_step, "global_batch_images": task.global_images, "replicas": task.replicas,
+        "cpu_kernels": task.cpu_kernels,
         **keeper.summary(),
         "seconds_this_run": round(elapsed, 2), "seconds_total": round(float(state.train_seconds.numpy()), 2),
         "train_images_per_second": round(steps_run * task.global_images / elapsed, 2) if steps_run else None,

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from kerastego.kernels.quantize import FusedQuantizeTruncate
 from kerastego.layers import QuantizeTruncate
 
 Z = np.array([-9.7, -4.4, -2.5, -0.6, 0.0, 0.4, 1.5, 2.6, 3.9, 7.2], dtype="float32")
@@ -64,10 +65,11 @@ def _halves_and_noise(step, shape=(2, 12, 12, 5)):
 @pytest.mark.parametrize("mode", ["abs", "signed"])
 @pytest.mark.parametrize("step,threshold", [(1, 4), (2, 4), (4, 4), (0.5, None), (None, 3)])
 def test_training_pass_is_bit_identical_to_the_inference_ops(mode, step, threshold):
-    """Training compiles Q&T and its padding into one XLA pass; inference (and every
-    export) keeps the op-by-op form. Both give the same bits, ties included."""
+    """The CPU kernel compiles Q&T and its padding into one XLA pass in training; the
+    stock layer (inference, every export, every backend) is op by op. Both give the same
+    bits, ties included."""
     z = _halves_and_noise(step)
-    layer = QuantizeTruncate(step=step, threshold=threshold, mode=mode, pad=2)
+    layer = FusedQuantizeTruncate(step=step, threshold=threshold, mode=mode, pad=2)
     fused, plain = layer(z, training=True).numpy(), layer(z, training=False).numpy()
     np.testing.assert_array_equal(fused, plain)
     unpadded = QuantizeTruncate(step=step, threshold=threshold, mode=mode)(z).numpy()
@@ -87,9 +89,10 @@ def test_pad_is_the_next_convolutions_zero_border():
         QuantizeTruncate(pad=-1)
 
 
-def test_gradient_is_exactly_zero_in_the_training_pass():
+@pytest.mark.parametrize("layer_class", [QuantizeTruncate, FusedQuantizeTruncate])
+def test_gradient_is_exactly_zero_in_the_training_pass(layer_class):
     z = tf.Variable(_halves_and_noise(1, (1, 8, 8, 2)))
     with tf.GradientTape() as tape:
-        y = tf.reduce_sum(QuantizeTruncate(step=1, threshold=4, pad=2)(z, training=True))
+        y = tf.reduce_sum(layer_class(step=1, threshold=4, pad=2)(z, training=True))
     g = tape.gradient(y, z, unconnected_gradients=tf.UnconnectedGradients.ZERO).numpy()
     assert np.all(g == 0.0)

@@ -112,21 +112,6 @@ def released(authors_calpa):
     return import_tf1_checkpoint(authors_calpa["checkpoint"], input_kind="coefficients")
 
 
-@pytest.fixture(scope="module")
-def juniward_pairs(tmp_path_factory):
-    """256x256 QF75 covers tiled from the bundled photos (the model never saw them)
-    and their J-UNIWARD 0.4 bpnzAC stego, as conseal simulates it."""
-    from data_tools.bundled import bundled_photos
-    from data_tools.covers import cover_index, make_covers
-    from data_tools.embed import embed, stego_index
-    root = tmp_path_factory.mktemp("authors_juniward")
-    make_covers(bundled_photos(), str(root / "covers"), size=256, crop="tiles", stride=256, quality=75, workers=2)
-    embed(str(root / "covers"), str(root / "stego"), "j-uniward", 0.4, seed=0, workers=2)
-    covers = cover_index(str(root / "covers"))
-    _, stegos = stego_index(str(root / "stego"))
-    return [(covers[c]["path"], stegos[c]) for c in sorted(stegos)]
-
-
 def _read_batch(paths):
     from kerastego.jpeg_io import read_coefficients
     read = [read_coefficients(p)[:2] for p in paths]

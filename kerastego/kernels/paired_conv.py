@@ -1,4 +1,6 @@
-"""Convolutions with few channels, computed two output columns per window.
+"""Convolutions with few channels, computed two output columns per window (TensorFlow,
+CPU): run-time replacements of keras.layers.Conv2D (kerastego.kernels.cpu), same weights
+and config, turned back into Conv2D when saved.
 
 ColumnPairConv2D pairs a convolution's output columns (few filters);
 PairedInputGradConv2D pairs its input gradient's (few input channels).
@@ -6,18 +8,17 @@ PairedInputGradConv2D pairs its input gradient's (few input channels).
 Why: the hybrid's subnets open with a 5x5 stride-2 convolution to 8 channels, the
 largest cost of its training step. On the CPU, 8 output channels fill half of an
 AVX-512 register: oneDNN takes 1.1x the time for 16 filters that it takes for 8 (25
-input channels at 256x256, measured). Output columns 2j and 2j+1 of a convolution with
+input channels at 256x256). Output columns 2j and 2j+1 of a convolution with
 kernel K (width k) and column stride s are one window of width k + s at stride 2s of a
 convolution with 2F filters, [K, then K shifted s columns right], with zeros where one
 does not reach. Its NHWC output, (H, W/2, 2F), is in memory the layer's (H, W, F): a
-reshape, no copy. 1.4x the multiply-adds, 1.35x faster forward and filter gradient
-(2-core AVX-512 CPU, 2026-11-24: 23.6 ms against 32 for the hybrid's conv1 at batch 16).
-The sums are the convolution's own, zeros added.
+reshape, no copy. 1.4x the multiply-adds, and faster forward and filter gradient
+(docs/decisions/0001-cpu-kernels.md). The sums are the convolution's own, zeros added.
 """
 import keras
 import tensorflow as tf
 
-from kerastego.layers.conv import plain_layout
+from kerastego.kernels.conv import plain_layout
 
 
 def column_pair_kernel(kernel, shift):
@@ -27,11 +28,11 @@ def column_pair_kernel(kernel, shift):
                       tf.pad(kernel, [[0, 0], [shift, 0], [0, 0], [0, 0]])], axis=-1)
 
 
-@keras.saving.register_keras_serializable(package="kerastego")
 class ColumnPairConv2D(keras.layers.Conv2D):
     """keras.layers.Conv2D with the same weights and config, computed as column pairs
     where it can be: "valid" padding, no dilation or groups, channels last, and an even
     number of output columns (otherwise it is a plain Conv2D)."""
+    stock_class = keras.layers.Conv2D
 
     def _pairs(self, inputs):
         width = inputs.shape[2]
@@ -61,18 +62,18 @@ def paired_input_gradient(dy, kernel):
     return tf.reshape(dx, [-1, dx.shape[1], 2 * dx.shape[2], kernel.shape[2]])
 
 
-@keras.saving.register_keras_serializable(package="kerastego")
 class PairedInputGradConv2D(keras.layers.Conv2D):
     """keras.layers.Conv2D with the same weights and config; a stride-1 "same"
     convolution whose input gradient is computed two columns at a time.
 
     Why: the input gradient has the input's channels. The hybrid's conv2 reads 8 (3x3,
     8 -> 32 at 128x128), so oneDNN's input gradient fills half a register and takes twice
-    the forward's time; as column pairs (16 channels, 1.33x the multiply-adds) it takes
-    5.4-5.7 ms against 7.0-8.3 (batch 16, 2-core AVX-512 CPU, 2026-11-24). The forward
-    and the filter gradient are TensorFlow's own. Elsewhere (strides, "valid", even
-    kernels, odd widths) it is a plain Conv2D.
+    the forward's time; as column pairs (16 channels, 1.33x the multiply-adds) it is
+    faster (docs/decisions/0001-cpu-kernels.md). The forward and the filter gradient are
+    TensorFlow's own. Elsewhere (strides, "valid", even kernels, odd widths) it is a
+    plain Conv2D.
     """
+    stock_class = keras.layers.Conv2D
 
     def _pairs_gradient(self, inputs):
         return (self.padding == "same" and tuple(self.strides) == (1, 1) and plain_layout(self)

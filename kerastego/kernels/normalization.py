@@ -1,9 +1,11 @@
-"""Batch normalization whose training step runs TensorFlow's fused kernel.
+"""Batch normalization whose training step runs TensorFlow's fused kernel: a run-time
+replacement of keras.layers.BatchNormalization (kerastego.kernels.cpu), turned back
+into it when saved.
 
 Why: Keras 3 computes a training BatchNormalization from separate moment, normalize
 and scale ops, several passes over the activations each way; TF's FusedBatchNormV3 does
-it in one kernel (oneDNN on the CPU, cuDNN on a GPU). Measured on the 2-core CPU at
-256x256: SRNet trains 1.43x and hybrid Type1 1.29x faster (benchmarks/results/NOTES.md).
+it in one kernel (oneDNN on the CPU): SRNet and the hybrid train faster
+(docs/decisions/0001-cpu-kernels.md).
 Same weights, config and moving statistics as keras.layers.BatchNormalization: the fused
 op's batch variance is Bessel-corrected, so the moving variance is fed the biased one,
 as Keras does. Inference, masks, synchronized and renorm use the Keras code unchanged.
@@ -12,9 +14,9 @@ import keras
 import tensorflow as tf
 
 
-@keras.saving.register_keras_serializable(package="kerastego")
 class FusedBatchNormalization(keras.layers.BatchNormalization):
     """keras.layers.BatchNormalization (channels last, 4-D) with a fused training step."""
+    stock_class = keras.layers.BatchNormalization
 
     def _fusable(self, inputs, training, mask):
         return (training and self.trainable and mask is None and not self.synchronized and not self.renorm

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerastego.layers import ColumnPairConv2D, PairedInputGradConv2D
+from kerastego.kernels.paired_conv import ColumnPairConv2D, PairedInputGradConv2D
 
 
 def _pair(filters, kernel, strides, **kw):
@@ -52,16 +52,6 @@ def test_same_padding_is_a_plain_conv2d():
     x = tf.zeros((1, 8, 8, 2))
     layer.build(x.shape)
     assert _wide_convs(layer, x) == [8]
-
-
-def test_saves_and_loads_as_itself(tmp_path):
-    x = np.random.default_rng(1).normal(size=(2, 36, 36, 3)).astype(np.float32)
-    inp = keras.Input((36, 36, 3))
-    model = keras.Model(inp, ColumnPairConv2D(8, 5, strides=2, name="c")(inp))
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras")
-    assert type(loaded.get_layer("c")) is ColumnPairConv2D
-    np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
 
 
 def test_bfloat16_policy():

@@ -1,7 +1,7 @@
 """PointwiseConv2D and PointwiseStridedConv2D are keras.layers.Conv2D (PointwiseStridedConv2D's
 outputs and gradients: bit for bit on the even sizes SRNet has, to float rounding on odd ones), and
-a CALPA-SRNet training step at 256x256 runs under oneDNN (the stock 1x1 stride-2 filter
-gradient with < 16 input channels corrupts the heap there: run in a child process)."""
+CALPA-SRNet under the CPU rewrite trains at 256x256 under oneDNN (the stock 1x1 stride-2
+filter gradient with < 16 input channels corrupts the heap there: run in a child process)."""
 import os
 import subprocess
 import sys
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerastego.layers import PointwiseConv2D, PointwiseStridedConv2D
+from kerastego.kernels.conv import PointwiseConv2D, PointwiseStridedConv2D
 
 
 def _outputs_and_gradients_of_twins(layers, x):
@@ -42,8 +42,9 @@ def test_equals_keras_conv2d(padding, size):
 
 CHILD = r"""
 import numpy as np, tensorflow as tf
+from kerastego.kernels import cpu
 from kerastego.models import build_model
-m = build_model("calpa-srnet", (256, 256, 1), input_kind="spatial")
+m = cpu.rewrite(build_model("calpa-srnet", (256, 256, 1), input_kind="spatial"))
 x = tf.constant(np.random.default_rng(0).normal(0, 30, (16, 256, 256, 1)).astype(np.float32))
 @tf.function
 def step():
@@ -60,21 +61,6 @@ def test_calpa_srnet_trains_at_256_under_onednn():
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
     r = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0 and "trained" in r.stdout, r.stderr[-2000:]
-
-
-def test_an_older_architecture_file_reads_its_shortcuts_as_the_safe_layer(tmp_path):
-    """slim_model.json files written before this layer hold plain 1x1 stride-2 Conv2D."""
-    import json
-    from kerastego.models import build_model
-    payload = json.loads(build_model("calpa-srnet", (64, 64, 1)).to_json())
-    for layer in payload["config"]["layers"]:
-        if layer["class_name"] == "PointwiseStridedConv2D":
-            layer.update(class_name="Conv2D", module="keras.layers", registered_name=None)
-    path = tmp_path / "slim_model.json"
-    path.write_text(json.dumps(payload))
-    model = build_model(str(path), (64, 64, 1))
-    assert type(model.get_layer("L9_short")) is PointwiseStridedConv2D
-    assert type(model.get_layer("L9_conv1")) is keras.layers.Conv2D
 
 
 def _matmuls_and_convs(layer, x):
@@ -94,14 +80,9 @@ def test_pointwise_is_keras_conv2d(kernel, strides, ops):
     assert _matmuls_and_convs(layers[0], x) == ops
 
 
-def test_pointwise_takes_any_batch_and_bfloat16_and_saves_as_itself(tmp_path):
+def test_pointwise_takes_any_batch_and_bfloat16():
     inp = keras.Input((8, 8, 4))
     model = keras.Model(inp, PointwiseConv2D(6, 1, name="p", dtype="mixed_bfloat16")(inp))
     for batch in (1, 3):
         y = model(np.ones((batch, 8, 8, 4), np.float32))
         assert y.shape == (batch, 8, 8, 6) and y.dtype == tf.bfloat16
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras")
-    assert type(loaded.get_layer("p")) is PointwiseConv2D
-    x = np.random.default_rng(0).normal(size=(2, 8, 8, 4)).astype(np.float32)
-    np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())

@@ -1,5 +1,6 @@
-"""1x1 convolutions computed around oneDNN's 1x1 convolution kernels; same weights and
-config as keras.layers.Conv2D, so either class loads the other's weights.
+"""1x1 convolutions computed around oneDNN's 1x1 convolution kernels (TensorFlow, CPU);
+same weights and config as keras.layers.Conv2D, whose computation they replace at run
+time (kerastego.kernels.cpu) and into which saving turns them back.
 
 PointwiseConv2D (stride 1) is one matmul over the pixels: faster gradients (its docstring).
 
@@ -23,9 +24,9 @@ def plain_layout(conv):
     return tuple(conv.dilation_rate) == (1, 1) and conv.groups == 1 and conv.data_format == "channels_last"
 
 
-@keras.saving.register_keras_serializable(package="kerastego")
 class PointwiseStridedConv2D(keras.layers.Conv2D):
     """keras.layers.Conv2D; a 1x1 kernel with strides runs as sample + stride-1 conv."""
+    stock_class = keras.layers.Conv2D
 
     def _sampled(self):
         return (tuple(self.kernel_size) == (1, 1) and tuple(self.strides) != (1, 1)
@@ -38,15 +39,15 @@ class PointwiseStridedConv2D(keras.layers.Conv2D):
         return tf.nn.conv2d(sampled, tf.cast(kernel, sampled.dtype), strides=1, padding="VALID")
 
 
-@keras.saving.register_keras_serializable(package="kerastego")
 class PointwiseConv2D(keras.layers.Conv2D):
     """keras.layers.Conv2D; a 1x1 stride-1 kernel runs as one matmul over all pixels.
 
     Why: a 1x1 convolution is a (pixels x in) @ (in x out) product, and oneDNN's matmul
-    beats its 1x1 convolution on the gradients: the hybrid Type1's conv3 (32 -> 128 at
-    64x64, batch 16) takes 4.1-4.4 ms forward + both gradients against 6.1-6.8 ms (2-core
-    AVX-512 CPU, 2026-11-24). The same sums in another order: float rounding (tested).
+    beats its 1x1 convolution on the gradients (the hybrid Type1's conv3, 32 -> 128 at
+    64x64: docs/decisions/0001-cpu-kernels.md). The same sums in another order: float
+    rounding (tested).
     """
+    stock_class = keras.layers.Conv2D
 
     def _as_matmul(self):
         return tuple(self.kernel_size) == (1, 1) and tuple(self.strides) == (1, 1) and plain_layout(self)
