@@ -11,8 +11,9 @@ import numpy as np
 
 from data_tools import parallel
 from data_tools.images import load_grayscale
-from data_tools.manifest import read_jsonl, record_parameters
-from kerastego.fileio import remove_stale_temporaries, temporary_path
+from data_tools.manifest import (ManifestError, inside, numbered_records, plain_name, read_jsonl, record_parameters,
+                                 repair_jsonl)
+from kerastego.fileio import holds_folder_lock, remove_stale_temporaries, temporary_path
 
 CROPS = ("left-top", "center", "tiles")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".pgm", ".ppm", ".webp")
@@ -102,6 +103,7 @@ def _covers_for_source(job, out_dir, size, crop, stride, quality, min_std, max_p
     return "ok", {"source": source, "source_path": path, "quality": quality, "covers": covers}
 
 
+@holds_folder_lock("make_covers")
 def make_covers(sources, out_dir, size=256, crop="left-top", stride=None, quality=75, min_std=2.0,
                 workers=None, runner="local", max_per_source=None):
     """Write covers for [(source, path)] into out_dir; resumable. Returns the manifest records.
@@ -120,6 +122,7 @@ def make_covers(sources, out_dir, size=256, crop="left-top", stride=None, qualit
                                                              "quality": quality, "min_std": min_std,
                                                              "max_per_source": max_per_source})
     manifest = os.path.join(out_dir, MANIFEST)
+    repair_jsonl(manifest)
     done = {r["source_path"] for r in read_jsonl(manifest)}
     ids = image_ids(sources)
     todo = [(source, path, ids[path]) for source, path in sources if path not in done]
@@ -132,8 +135,17 @@ def make_covers(sources, out_dir, size=256, crop="left-top", stride=None, qualit
 
 def cover_index(covers_dir):
     """cover_id -> {"source", "path"} from a covers manifest."""
-    records = read_jsonl(os.path.join(covers_dir, MANIFEST))
+    manifest = os.path.join(covers_dir, MANIFEST)
+    records = numbered_records(manifest)
     if not records:
         raise FileNotFoundError(f"{covers_dir}: no {MANIFEST} (run make_covers first)")
-    return {c["cover_id"]: {"source": r["source"], "path": os.path.join(covers_dir, c["file"])}
-            for r in records for c in r["covers"]}
+    index = {}
+    for number, r in records:
+        where = f"{manifest}:{number}"
+        try:
+            for c in r["covers"]:
+                index[plain_name(c["cover_id"], where, "cover_id")] = {
+                    "source": r["source"], "path": inside(covers_dir, c["file"], where, "file")}
+        except (KeyError, TypeError) as e:
+            raise ManifestError(f"{where}: the record lacks {e} (not a make_covers manifest)") from None
+    return index

@@ -12,8 +12,9 @@ import numpy as np
 
 from data_tools import parallel
 from data_tools.covers import cover_index
-from data_tools.manifest import read_jsonl, record_parameters
-from kerastego.fileio import remove_stale_temporaries
+from data_tools.manifest import (ManifestError, inside, numbered_records, plain_name, read_jsonl, record_parameters,
+                                 repair_jsonl)
+from kerastego.fileio import holds_folder_lock, remove_stale_temporaries
 from kerastego.jpeg_io import JpegError, blocks_to_plane, plane_to_blocks, read_coefficients, write_coefficients
 
 ALGORITHMS = ("j-uniward", "uerd", "nsf5", "ebs")
@@ -75,6 +76,7 @@ def _embed_one(job, out_dir, algorithm, payload, base_seed):
                   "changes": int(np.count_nonzero(back != c))}
 
 
+@holds_folder_lock("embed")
 def embed(covers_dir, out_dir, algorithm, payload, seed=0, workers=None, runner="local", sources=None):
     """Embed every cover of covers_dir (or only those of the given sources); resumable.
     Returns the stego manifest records."""
@@ -88,6 +90,7 @@ def embed(covers_dir, out_dir, algorithm, payload, seed=0, workers=None, runner=
     record_parameters(os.path.join(out_dir, "stego.json"), {"algorithm": algorithm, "payload": payload, "seed": seed,
                                                             "covers_dir": os.path.abspath(covers_dir)})
     manifest = os.path.join(out_dir, MANIFEST)
+    repair_jsonl(manifest)
     done = {r["cover_id"] for r in read_jsonl(manifest)}
     covers = cover_index(covers_dir)
     todo = [(cid, v["path"]) for cid, v in sorted(covers.items())
@@ -106,4 +109,12 @@ def stego_index(stego_dir):
         raise FileNotFoundError(f"{stego_dir}: no stego.json (run embed first)")
     with open(meta_path) as f:
         meta = json.load(f)
-    return meta, {r["cover_id"]: os.path.join(stego_dir, r["file"]) for r in read_jsonl(os.path.join(stego_dir, MANIFEST))}
+    manifest = os.path.join(stego_dir, MANIFEST)
+    index = {}
+    for number, r in numbered_records(manifest):
+        where = f"{manifest}:{number}"
+        try:
+            index[plain_name(r["cover_id"], where, "cover_id")] = inside(stego_dir, r["file"], where, "file")
+        except (KeyError, TypeError) as e:
+            raise ManifestError(f"{where}: the record lacks {e} (not an embed manifest)") from None
+    return meta, index

@@ -8,28 +8,85 @@ import os
 from kerastego.fileio import temporary_path
 
 
-def read_jsonl(path):
+class ManifestError(ValueError):
+    """A manifest line that cannot be trusted; the message names the file, the line and the problem."""
+
+
+def _whole_lines(path):
+    """(lines, offset just past the last whole line): a last line without its newline is
+    one a kill or a full disk cut, and is not among them."""
+    with open(path, "rb") as f:
+        data = f.read()
+    end = data.rfind(b"\n") + 1
+    return data[:end].decode("utf-8", errors="replace").splitlines(), end
+
+
+def numbered_records(path):
+    """[(line number, record)] of a JSONL manifest. A cut last line is left out (the job
+    that wrote it redoes that record); any other line that is not a JSON object is a
+    ManifestError naming the file and line."""
     if not os.path.exists(path):
         return []
     out = []
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                break  # a line cut by a kill: everything after it is redone
+    for number, line in enumerate(_whole_lines(path)[0], start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            raise ManifestError(f"{path}:{number}: not a JSON line") from None
+        if not isinstance(record, dict):
+            raise ManifestError(f"{path}:{number}: not a JSON object")
+        out.append((number, record))
     return out
 
 
+def read_jsonl(path):
+    """The records of a JSONL manifest (see numbered_records)."""
+    return [record for _, record in numbered_records(path)]
+
+
+def repair_jsonl(path):
+    """Cut a manifest back to its last whole line (what a killed or disk-full run left);
+    returns the bytes removed. Jobs call it before appending, so a re-run never writes
+    after a cut line."""
+    if not os.path.exists(path):
+        return 0
+    size = os.path.getsize(path)
+    end = _whole_lines(path)[1]
+    if end < size:
+        with open(path, "r+b") as f:
+            f.truncate(end)
+    return size - end
+
+
 def append_jsonl(path, records):
+    """Append whole lines, each flushed to disk; a write error (a full disk) is raised,
+    and the next run's repair_jsonl removes a line it cut."""
     with open(path, "a") as f:
         for r in records:
-            f.write(json.dumps(r, sort_keys=True) + "\n")
+            f.write(json.dumps(r, sort_keys=True, allow_nan=False) + "\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+def plain_name(value, path, what):
+    """`value` when it is a plain file name inside its folder (no separator, no "..", not
+    hidden, no control character); ManifestError naming `path` and `what` otherwise."""
+    bad = (not isinstance(value, str) or not value or value in (".", "..") or value.startswith(".")
+           or "/" in value or "\\" in value or os.sep in value or any(not c.isprintable() for c in value))
+    if bad:
+        raise ManifestError(f"{path}: {what} {value!r} is not a plain file name in its folder: refused")
+    return value
+
+
+def inside(folder, name, path, what):
+    """os.path.join(folder, name) after checking that it resolves inside `folder`."""
+    target = os.path.join(folder, plain_name(name, path, what))
+    root = os.path.realpath(folder)
+    if os.path.commonpath([root, os.path.realpath(target)]) != root:
+        raise ManifestError(f"{path}: {what} {name!r} resolves outside {folder}: refused")
+    return target
 
 
 def atomic_write_bytes(path, data):

@@ -3,8 +3,10 @@ Apache Beam (optional extra) for datasets beyond one machine. The transform
 returns ("ok", record) or ("skip", {"path", "problem"}) and never raises for bad
 input, so one bad file does not stop the job."""
 import concurrent.futures as cf
+import contextlib
 import multiprocessing as mp
 import os
+import signal
 
 from tqdm import tqdm
 
@@ -22,7 +24,7 @@ def run_local(fn, items, workers=None, desc="items", ordered=False, isolate=Fals
     # BrokenProcessPool when a worker dies instead of waiting forever; what finished
     # before is already in the caller's manifest, so a re-run resumes.
     with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool, \
-            tqdm(total=len(items), desc=desc, unit="img") as bar:
+            _workers_end_with_the_job(pool), tqdm(total=len(items), desc=desc, unit="img") as bar:
         pending, ready, nxt, done = {}, {}, 0, 0
         while nxt < len(items) or pending:
             while nxt < len(items) and len(pending) < 4 * workers:   # a bounded window in flight
@@ -35,6 +37,32 @@ def run_local(fn, items, workers=None, desc="items", ordered=False, isolate=Fals
             while ready and (not ordered or done in ready):
                 yield ready.pop(done if ordered else next(iter(ready)))
                 done += 1
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _workers_end_with_the_job(pool):
+    """SIGTERM ends the job as Ctrl-C does, and a job that ends early (a signal, an error)
+    terminates its worker processes instead of leaving them running."""
+    before = signal.signal(signal.SIGTERM, _exit_on_sigterm) if _in_main_thread() else None
+    try:
+        yield
+    except BaseException:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)
+
+
+def _in_main_thread():
+    import threading
+    return threading.current_thread() is threading.main_thread()
 
 
 def run_beam(fn, items, runner="DirectRunner", pipeline_args=None, desc="items"):

@@ -13,7 +13,7 @@ from data_tools import parallel
 from data_tools.covers import cover_index
 from data_tools.embed import stego_index
 from data_tools.manifest import record_parameters, report_skipped, write_json
-from kerastego.fileio import remove_stale_temporaries, temporary_path
+from kerastego.fileio import holds_folder_lock, remove_stale_temporaries, temporary_path
 
 
 def split_sources(source_counts, fractions, seed):
@@ -125,6 +125,7 @@ def load_split(path):
         return json.load(f)["sources"]
 
 
+@holds_folder_lock("make_tfrecords")
 def make_tfrecords(covers_dir, stego_dirs, out_dir, fractions=None, seed=0, pairs_per_shard=256,
                    compress=False, workers=None, runner="local", split=None):
     """Write {split}-NNNNN-of-MMMMM.tfrecord[.gz] shards, split.json and dataset.json.

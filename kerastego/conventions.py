@@ -8,6 +8,8 @@ export, the serving client and the binaries' flags all read them from here.
 # takes the non-rounded decompressed image in pixel range (with the +128 level shift).
 COEFFICIENTS = "coefficients"
 QUANT_TABLE = "quant_table"
+# The export's signature a serving client reads before trusting a verdict (tile size, training tables).
+METADATA_SIGNATURE = "metadata"
 IMAGE = "image"
 INPUT_KINDS = (COEFFICIENTS, "spatial")
 

@@ -24,3 +24,59 @@ def remove_stale_temporaries(folder):
     for path in stale:
         os.remove(path)
     return stale
+
+
+LOCK_NAME = ".kerastego.lock"
+
+
+class FolderInUse(RuntimeError):
+    """Another live process writes into the same output folder."""
+
+
+class FolderLock:
+    """An exclusive lock on an output folder for one job (`with FolderLock(folder, "train"):`).
+    A second writer is refused in one line naming the holder's job and pid; the lock is
+    the kernel's (flock), so a killed holder leaves nothing that blocks the next run."""
+
+    def __init__(self, folder, job):
+        self.folder, self.job, self._file = folder, job, None
+
+    def __enter__(self):
+        import fcntl
+        os.makedirs(self.folder, exist_ok=True)
+        path = os.path.join(self.folder, LOCK_NAME)
+        f = open(path, "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            f.close()
+            raise FolderInUse(f"{self.folder}: in use by {holder}; wait for it to end or use another folder") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{self.job} (pid {os.getpid()})")
+        f.flush()
+        self._file = f
+        return self
+
+    def __exit__(self, *exc):
+        self._file.close()   # closing releases the flock
+        return False
+
+
+def holds_folder_lock(job, folder_argument="out_dir"):
+    """Decorate a job function so it runs holding FolderLock on its `folder_argument`."""
+    import functools
+    import inspect
+
+    def wrap(fn):
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def locked(*args, **kwargs):
+            folder = signature.bind(*args, **kwargs).arguments[folder_argument]
+            with FolderLock(folder, job):
+                return fn(*args, **kwargs)
+        return locked
+    return wrap

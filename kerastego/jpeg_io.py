@@ -37,55 +37,128 @@ def plane_to_blocks(c):
 
 
 MAX_SIDE = 16384   # pixels per side; a header claiming more is refused before decoding
-_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
-def _segments(data):
-    """(marker, offset) of the header segments up to and including the first start of scan."""
-    i = 2
-    while i + 4 <= len(data) and data[i] == 0xFF:
-        marker = data[i + 1]
-        if marker == 0xFF:            # fill byte
-            i += 1
+_STANDALONE = {0x01, *range(0xD0, 0xD9)}   # TEM, RST0-7, SOI: markers without a length
+MAX_JUNK = 1 << 20                         # junk bytes before one marker that are skipped, as libjpeg does
+# start-of-frame markers libjpeg decodes (baseline, extended sequential, progressive, Huffman-coded)
+_SUPPORTED_SOF = {0xC0: "baseline", 0xC1: "extended sequential", 0xC2: "progressive"}
+_UNSUPPORTED_SOF = {0xC3: "lossless", 0xC5: "differential sequential", 0xC6: "differential progressive",
+                    0xC7: "differential lossless", 0xC9: "arithmetic-coded sequential",
+                    0xCA: "arithmetic-coded progressive", 0xCB: "arithmetic-coded lossless",
+                    0xCD: "arithmetic-coded differential sequential",
+                    0xCE: "arithmetic-coded differential progressive",
+                    0xCF: "arithmetic-coded differential lossless"}
+_SOF = set(_SUPPORTED_SOF) | set(_UNSUPPORTED_SOF)
+
+
+def _next_marker(f):
+    """The next marker byte after junk and fill bytes, as libjpeg's next_marker reads it
+    (None at the end of the file, or after more than MAX_JUNK junk bytes)."""
+    junk = 0
+    while True:
+        b = f.read(1)
+        if not b:
+            return None
+        if b != b"\xff":
+            junk += 1
+            if junk > MAX_JUNK:
+                return None
             continue
-        yield marker, i
-        if marker == 0xDA:
-            return
-        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+        while b == b"\xff":       # fill bytes
+            b = f.read(1)
+        if not b:
+            return None
+        if b != b"\x00":
+            return b[0]
+
+
+def frame_header(path):
+    """{"marker", "width", "height", "precision"} of the frame header, found the way libjpeg
+    finds it (any amount of APP/COM segments skipped by their lengths, junk before a marker
+    skipped), without decoding; None when the file has none before its first scan."""
+    with open(path, "rb") as f:
+        if f.read(2) != b"\xff\xd8":
+            return None
+        while True:
+            marker = _next_marker(f)
+            if marker is None or marker in (0xD9, 0xDA):
+                return None
+            if marker in _STANDALONE:
+                continue
+            length = int.from_bytes(f.read(2), "big")
+            if length < 2:
+                return None
+            if marker in _SOF:
+                body = f.read(5)
+                if len(body) < 5:
+                    return None
+                return {"marker": marker, "precision": body[0], "height": int.from_bytes(body[1:3], "big"),
+                        "width": int.from_bytes(body[3:5], "big")}
+            f.seek(length - 2, os.SEEK_CUR)
 
 
 def header_size(path):
     """(width, height) from the frame header, read without decoding (None if absent).
     Why: a 6 KB file can claim 65500x65500 and make a decoder allocate gigabytes."""
-    with open(path, "rb") as f:
-        data = f.read(1 << 20)
-    for marker, i in _segments(data):
-        if marker in _SOF and i + 9 <= len(data):
-            return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+    frame = frame_header(path)
+    return (frame["width"], frame["height"]) if frame else None
+
+
+def _main_image_end(data):
+    """The offset just past the main image's end-of-image marker, walking markers and
+    entropy-coded data as a decoder does (stuffed FF 00 and RSTn are data; a thumbnail
+    inside an APP segment is skipped with it); None when the image has no end."""
+    i = 2
+    while i + 1 < len(data):
+        j = data.find(b"\xff", i)
+        if j < 0 or j + 1 >= len(data):
+            return None
+        marker = data[j + 1]
+        if marker in (0x00, 0xFF) or 0xD0 <= marker <= 0xD7:
+            i = j + 1 if marker == 0xFF else j + 2
+            continue
+        if marker == 0xD9:
+            return j + 2
+        if marker == 0x01:
+            i = j + 2
+            continue
+        i = j + 2 + int.from_bytes(data[j + 2:j + 4], "big")
     return None
 
 
 def extra_bytes(path):
     """Bytes after the end-of-image marker of the main image (0 for a clean file), or
-    None when the image has no end at all (truncated). The end must come after the main
-    scan starts: stuffed entropy-coded data never holds FF D9, while an embedded
-    thumbnail (before the main scan) does."""
+    None when the image has no end at all (truncated). A second JPEG appended after the
+    first (an MPO, or a hidden image) counts as extra bytes, though the file still ends
+    in FF D9."""
     with open(path, "rb") as f:
-        f.seek(-2, os.SEEK_END)
-        if f.read() == b"\xff\xd9":      # the common case: the file ends with its image
-            return 0
-        f.seek(0)
         data = f.read()
-    scan = [i for marker, i in _segments(data) if marker == 0xDA]
-    end = data.rfind(b"\xff\xd9")
-    if not scan or end < scan[0]:
-        return None
-    return len(data) - (end + 2)
+    end = _main_image_end(data)
+    return None if end is None else len(data) - end
+
+
+def _check_frame(path):
+    """Refuse, before decoding, a frame header kerastego cannot or must not decode."""
+    frame = frame_header(path)
+    if frame is None:
+        return
+    if frame["marker"] in _UNSUPPORTED_SOF:
+        raise JpegError(path, f"unsupported JPEG process: {_UNSUPPORTED_SOF[frame['marker']]} "
+                              f"(SOF{frame['marker'] - 0xC0}); kerastego reads Huffman-coded baseline, extended "
+                              "and progressive JPEGs")
+    if frame["precision"] != 8:
+        raise JpegError(path, f"unsupported JPEG process: {frame['precision']}-bit samples (8-bit only)")
+    if max(frame["width"], frame["height"]) > MAX_SIDE:
+        raise JpegError(path, f"header claims {frame['width']}x{frame['height']} pixels, beyond kerastego's limit "
+                              f"of {MAX_SIDE} per side (refused before decoding)")
 
 
 def _check_file(path):
     if not os.path.exists(path):
         raise JpegError(path, "file not found")
+    if not os.path.isfile(path):
+        raise JpegError(path, "not a regular file")
     with open(path, "rb") as f:
         head = f.read(3)
         if head[:2] != b"\xff\xd8":
@@ -94,12 +167,9 @@ def _check_file(path):
         size = f.tell()
         f.seek(max(0, size - 64))
         tail = f.read().rstrip(b"\x00")
+    _check_frame(path)
     if not tail.endswith(b"\xff\xd9") and extra_bytes(path):
         tail = b"\xff\xd9"          # complete image with data appended after it (detect says so)
-    size = header_size(path)
-    if size and max(size) > MAX_SIDE:
-        raise JpegError(path, f"header claims {size[0]}x{size[1]} pixels, beyond kerastego's limit of "
-                              f"{MAX_SIDE} per side (refused before decoding)")
     # libjpeg only warns on a cut file and fills the rest with zeros: refuse it here.
     if not tail.endswith(b"\xff\xd9"):
         raise JpegError(path, "truncated or corrupt JPEG (no end-of-image marker)")

@@ -2,14 +2,16 @@
 PredictRequest for the exported signatures, with input validation that names the problem."""
 import json
 import re
+import threading
 import urllib.error
 import urllib.request
 
 import numpy as np
 
-from kerastego.conventions import COEFFICIENTS, QUANT_TABLE
+from kerastego.conventions import COEFFICIENTS, METADATA_SIGNATURE, QUANT_TABLE
 
 SIGNATURE = "serving_default"
+
 
 
 def validate_inputs(coefficients, quant_tables, size=None):
@@ -49,42 +51,118 @@ def grpc_request(coefficients, quant_tables, model_name, signature=SIGNATURE, ve
     return req
 
 
+class ServerError(RuntimeError):
+    """A TF Serving endpoint that failed or answered something no verdict can rest on; the
+    message names the server and the problem in one line."""
+
+
+def _one_line(text, limit=200):
+    text = " ".join(str(text).split())
+    return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def check_probabilities(values, count, where):
+    """`values` as float32 when it is a list of `count` numbers, each finite and in [0, 1];
+    ServerError naming `where` otherwise (strings, booleans, NaN, 7.5, a short list...)."""
+    if not isinstance(values, list) or len(values) != count:
+        got = f"{len(values)} values" if isinstance(values, list) else type(values).__name__
+        raise ServerError(f"{where}: expected {count} probabilities (one per tile), got {got}")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ServerError(f"{where}: a probability is not a number: {_one_line(repr(v), 40)}")
+        if not (np.isfinite(v) and 0.0 <= v <= 1.0):
+            raise ServerError(f"{where}: a probability is not a finite number in [0, 1]: {v!r}")
+    return np.asarray(values, dtype=np.float32)
+
+
+def _fetch(request, timeout):
+    """(status, body bytes) of one HTTP exchange, the whole of it within `timeout` seconds
+    (a server that sends a byte at a time never outlasts it)."""
+    result = {}
+
+    def exchange():
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as r:
+                result["reply"] = (r.status, r.read())
+        except urllib.error.HTTPError as e:
+            result["reply"] = (e.code, e.read())
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            result["error"] = e
+
+    worker = threading.Thread(target=exchange, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise ServerError(f"{request.full_url}: no whole answer within {timeout:g} s")
+    if "error" in result:
+        reason = getattr(result["error"], "reason", result["error"])
+        raise ServerError(f"{request.full_url}: {_one_line(reason)}")
+    return result["reply"]
+
+
 class RestDetector:
-    """A detector backed by a TF Serving REST endpoint (host:port)."""
+    """A detector backed by a TF Serving REST endpoint (host:port). Every reply is validated
+    (JSON, numbers, finite, in [0, 1], one per tile) and every request bounded in time."""
 
     def __init__(self, server, model_name, size=None, timeout=60):
-        self.url = f"http://{server}/v1/models/{model_name}:predict"
+        self.server = server
+        self.base = f"http://{server}/v1/models/{model_name}"
+        self.url = f"{self.base}:predict"
         self.timeout = timeout
-        self.size = size or self._size_from_metadata(server, model_name) or self._size_from_the_signature()
+        metadata = self._metadata()
+        self.training_tables = metadata["tables"] if metadata else []
+        self.size = size or (metadata and metadata["size"]) or self._size_from_the_signature()
 
-    def _size_from_metadata(self, server, model_name):
-        """The tile size an export before the in-graph checks wrote in its input shape
-        (None when the signature takes any shape, as exports do now)."""
-        with urllib.request.urlopen(f"http://{server}/v1/models/{model_name}/metadata", timeout=self.timeout) as r:
-            sig = json.load(r)["metadata"]["signature_def"]["signature_def"][SIGNATURE]
-        dims = sig["inputs"][COEFFICIENTS].get("tensor_shape", {}).get("dim", [])
-        size = int(dims[1]["size"]) if len(dims) == 3 else -1
-        return size if size > 0 else None
+    def _post(self, payload):
+        """(status, parsed JSON) of a POST to :predict."""
+        req = urllib.request.Request(self.url, data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"})
+        status, body = _fetch(req, self.timeout)
+        try:
+            return status, json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ServerError(f"{self.url}: HTTP {status}, and the answer is not JSON: "
+                              f"{_one_line(body[:80].decode(errors='replace'))}") from None
+
+    def _metadata(self):
+        """{"size", "tables"} from the export's metadata signature; None for an export that
+        has none (its verdicts then carry "quality unknown")."""
+        status, reply = self._post({"signature_name": METADATA_SIGNATURE,
+                                    "inputs": {QUANT_TABLE: np.ones((1, 8, 8)).tolist()}})
+        if status in (400, 404) and isinstance(reply, dict) and "error" in reply:
+            return None
+        outputs = reply.get("outputs") if isinstance(reply, dict) else None
+        if status != 200 or not isinstance(outputs, dict):
+            raise ServerError(f"{self.url}: metadata: HTTP {status}: {_one_line(reply)}")
+        try:
+            size = outputs["input_size"]
+            tables = np.asarray(outputs["training_quant_tables"], dtype=np.float64).reshape(-1, 8, 8)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ServerError(f"{self.url}: metadata: malformed answer ({_one_line(e)})") from None
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0 or size % 8:
+            raise ServerError(f"{self.url}: metadata: input_size {size!r} is not a positive multiple of 8")
+        if not (np.all(np.isfinite(tables)) and np.all(tables > 0)):
+            raise ServerError(f"{self.url}: metadata: training quant tables are not finite positive numbers")
+        return {"size": size, "tables": list(tables)}
 
     def _size_from_the_signature(self):
         """Ask the signature: one 8x8 tile is refused with "this model takes SxS
         coefficients" (kerastego.export) unless the model takes 8x8 tiles."""
-        probe = rest_payload(np.zeros((1, 8, 8), np.int16), np.ones((1, 8, 8), np.float32))
-        req = urllib.request.Request(self.url, data=json.dumps(probe).encode(),
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout):
-                return 8
-        except urllib.error.HTTPError as e:
-            found = re.search(r"this model takes (\d+)x\1 coefficients", e.read().decode(errors="replace"))
-            if not found:
-                raise ValueError(f"{self.url}: the server did not say which tile size the model takes "
-                                 f"(HTTP {e.code}); give it with size=") from e
-            return int(found.group(1))
+        status, reply = self._post(rest_payload(np.zeros((1, 8, 8), np.int16), np.ones((1, 8, 8), np.float32)))
+        if status == 200:
+            return 8
+        found = re.search(r"this model takes (\d+)x\1 coefficients", json.dumps(reply))
+        if not found:
+            raise ServerError(f"{self.url}: the server did not say which tile size the model takes "
+                              f"(HTTP {status}); give it with size=")
+        return int(found.group(1))
 
     def __call__(self, coefficients, quant_tables):
-        body = json.dumps(rest_payload(coefficients, quant_tables)).encode()
-        req = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=self.timeout) as r:
-            out = json.load(r)["outputs"]
-        return np.asarray(out["probability"], dtype=np.float32)
+        status, reply = self._post(rest_payload(coefficients, quant_tables))
+        if status != 200:
+            detail = reply.get("error", reply) if isinstance(reply, dict) else reply
+            raise ServerError(f"{self.url}: HTTP {status}: {_one_line(detail)}")
+        outputs = reply.get("outputs") if isinstance(reply, dict) else None
+        if not isinstance(outputs, dict) or "probability" not in outputs:
+            raise ServerError(f"{self.url}: the answer has no outputs.probability: {_one_line(reply)}")
+        return check_probabilities(outputs["probability"], len(coefficients), self.url)

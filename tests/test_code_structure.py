@@ -16,6 +16,7 @@ RANKS = {
     "kerastego.evaluation": 3, "kerastego.pruning": 3, "kerastego.export": 3, "kerastego.serving": 3,
     "kerastego.training": 4,
     "kerastego.jobs": 5,
+    "kerastego.cli": 6,
 }
 SAME_RANK_ONE_WAY = {("kerastego.data", "kerastego.models"), ("kerastego.models", "kerastego.data")}
 

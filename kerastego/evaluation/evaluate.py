@@ -9,6 +9,7 @@ import tensorflow as tf
 from kerastego.conventions import TTA_VIEWS
 from kerastego.data import DataError, count_and_check, make_dataset, quant_tables_of
 from kerastego.data.augment import dihedral_batch
+from kerastego.data.leakage import overlap_warnings, repeat_warnings, shard_warnings
 from kerastego.evaluation.ensemble import align_members, majority_vote, mean_probability
 from kerastego.evaluation.metrics import summarize
 from kerastego.evaluation.plots import plot_roc
@@ -68,6 +69,27 @@ def _quality_warning(model, test_tables):
     return warnings[0] if warnings else None
 
 
+def _check_finite(probabilities, name, test_data):
+    """No metric is given on non-finite probabilities (a diverged model): ValueError naming
+    the model, the split and how many."""
+    p = np.asarray(probabilities, np.float64)
+    bad = int(np.sum(~(np.isfinite(p) & (p >= 0) & (p <= 1))))
+    if bad:
+        raise ValueError(f"{name}: {bad} of {p.size} probabilities on {test_data} are not finite numbers in [0, 1]: "
+                         "no metrics (the model's weights may have diverged)")
+
+
+def _trained_on_warnings(name, path, test_data):
+    """Warnings when the test split shares shards or photos with what the model trained on,
+    as the run.json beside a trainer's best/final .keras records it."""
+    run = os.path.join(os.path.dirname(path), "run.json") if isinstance(path, str) else None
+    if not run or not os.path.exists(run):
+        return []
+    with open(run) as f:
+        train_data = json.load(f).get("train_data")
+    return overlap_warnings(f"{name}'s training data", train_data, "test_data", test_data) if train_data else []
+
+
 def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32, thresholds=None, views=1,
              allow_partial=False, mixed_precision="off"):
     """Metrics for each model and, with several models, the majority-vote and
@@ -79,9 +101,14 @@ def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32, t
     report, curves, members = {"test_data": test_data, "views": views, "models": {}}, {}, []
     thresholds = thresholds or [None] * len(model_paths)
     test_tables = None   # the test set's JPEG qualities: read once, after the split read cleanly
+    report["data_warnings"] = shard_warnings("test_data", test_data)
     for name, path, threshold in zip(names, model_paths, thresholds):
+        report["data_warnings"] += _trained_on_warnings(name, path, test_data)
         model = with_precision(load_saved_model(path) if isinstance(path, str) else path, mixed_precision)
         p, y, i = predict_split(model, test_data, batch_pairs, views, allow_partial)
+        _check_finite(p, name, test_data)
+        if not members:
+            report["data_warnings"] += repeat_warnings("test_data", list(i[::2]))   # ids come per image, 2 a pair
         members.append((p, y, i))
         report["models"][name] = summarize(p, y, threshold)
         test_tables = quant_tables_of(test_data) if test_tables is None else test_tables
@@ -114,5 +141,5 @@ def format_report(report):
                      f"{m['auc']:.4f}", str(m["n"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     warnings = [f"WARNING {name}: {m['quality_warning']}" for name, m in report["models"].items()
-                if m.get("quality_warning")]
+                if m.get("quality_warning")] + [f"WARNING {w}" for w in report.get("data_warnings", [])]
     return "\n".join(["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows] + warnings)

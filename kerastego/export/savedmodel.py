@@ -16,7 +16,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from kerastego.conventions import COEFFICIENTS, IMAGE, QUANT_TABLE
+from kerastego.conventions import COEFFICIENTS, IMAGE, METADATA_SIGNATURE, QUANT_TABLE
+from kerastego.fileio import FolderLock
 from kerastego.layers import decompress_tf
 from kerastego.models.inputs import model_input, pixel_range_model
 from kerastego.models.precision import with_precision
@@ -90,7 +91,15 @@ def _make_signatures(module, size):
     def spatial(image):
         return module._outputs(_checked_tiles(image, size, IMAGE, channels=(1,)))
 
-    return {"serving_default": serving_default, "spatial": spatial}
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32, name=QUANT_TABLE)])
+    def metadata(quant_table):
+        """What a serving client checks before trusting a verdict: the tile size and the
+        training quant tables (the input is unused: TF Serving's predict needs one)."""
+        del quant_table
+        return {"input_size": tf.identity(module.input_size),
+                "training_quant_tables": tf.identity(module.training_quant_tables)}
+
+    return {"serving_default": serving_default, "spatial": spatial, METADATA_SIGNATURE: metadata}
 
 
 def next_version(model_dir):
@@ -110,31 +119,23 @@ def export_savedmodel(models, base_dir, model_name="kerastego", version=None, mi
     if size % 8:
         raise ValueError(f"input size {size} is not a multiple of 8")
     model_dir = os.path.join(base_dir, model_name)
-    version = next_version(model_dir) if version is None else int(version)
-    path = os.path.join(model_dir, str(version))
-    if os.path.exists(path):
-        raise FileExistsError(f"{path} exists: versions are never overwritten")
-    module = ExportModule(models, size)
-    signatures = _make_signatures(module, size)
-    tmp = path + ".tmp"
-    tf.saved_model.save(module, tmp, signatures=signatures)
-    os.replace(tmp, path)   # TF Serving only ever sees complete versions
+    with FolderLock(model_dir, "export"):   # two exports never pick the same version
+        version = next_version(model_dir) if version is None else int(version)
+        path = os.path.join(model_dir, str(version))
+        if os.path.exists(path):
+            raise FileExistsError(f"{path} exists: versions are never overwritten")
+        module = ExportModule(models, size)
+        signatures = _make_signatures(module, size)
+        tmp = path + ".tmp"
+        tf.saved_model.save(module, tmp, signatures=signatures)
+        os.replace(tmp, path)   # TF Serving only ever sees complete versions
     return path
 
 
 def saved_model_ops(path):
     """Every op type used by a SavedModel's graph and function library."""
-    from tensorflow.core.protobuf import saved_model_pb2
-    sm = saved_model_pb2.SavedModel()
-    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
-        sm.ParseFromString(f.read())
-    ops = set()
-    for mg in sm.meta_graphs:
-        ops.update(n.op for n in mg.graph_def.node)
-        for fn in mg.graph_def.library.function:
-            ops.update(n.op for n in fn.node_def)
-    called = {fn.signature.name for mg in sm.meta_graphs for fn in mg.graph_def.library.function}
-    return sorted(ops - called)
+    saver, other = saved_model_op_places(path)
+    return sorted(saver | other)
 
 
 # Ops that call back into Python: a model server has no interpreter to run them.
@@ -150,3 +151,69 @@ def unservable_ops(path):
         if op in PYTHON_OPS or op_def_registry.get(op) is None:
             bad.append(op)
     return bad
+
+
+class UntrustedModelError(ValueError):
+    """A SavedModel whose graph uses an op no kerastego export uses; refused before loading."""
+
+
+def _called(node_or_attrs):
+    """Names of the functions a node (or a function's node) calls through its attrs."""
+    names = []
+    for value in node_or_attrs.attr.values():
+        if value.HasField("func"):
+            names.append(value.func.name)
+        names.extend(f.name for f in value.list.func)
+    return names
+
+
+def _reachable(roots, library):
+    """The functions of `library` ({name: FunctionDef}) that `roots` call, transitively."""
+    seen, todo = set(), list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in library:
+            continue
+        seen.add(name)
+        todo.extend(c for node in library[name].node_def for c in _called(node))
+    return seen
+
+
+def saved_model_op_places(path):
+    """(ops the saver's functions run, ops everything else runs: the top-level graph, the
+    signatures and any other function), function calls left out. The saver is what the
+    meta graph's saver_def names (restore runs when a model loads)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+    sm = saved_model_pb2.SavedModel()
+    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        sm.ParseFromString(f.read())
+    saver, other = set(), set()
+    for mg in sm.meta_graphs:
+        library = {fn.signature.name: fn for fn in mg.graph_def.library.function}
+        saver_nodes = {mg.saver_def.restore_op_name.split(":")[0], mg.saver_def.save_tensor_name.split(":")[0]}
+        saver_roots = [c for n in mg.graph_def.node if n.name in saver_nodes for c in _called(n)]
+        other_roots = [c for n in mg.graph_def.node if n.name not in saver_nodes for c in _called(n)]
+        strict = _reachable(other_roots, library) | (set(library) - _reachable(saver_roots, library))
+        other.update(n.op for n in mg.graph_def.node)
+        for name, fn in library.items():
+            (other if name in strict else saver).update(n.op for n in fn.node_def)
+        calls = set(library)
+        saver, other = saver - calls, other - calls
+    return saver, other
+
+
+def check_saved_model_ops(path):
+    """Refuse, before anything of it runs, a SavedModel whose graph (every function, not
+    just the signatures) uses an op outside what kerastego exports use (file I/O, Python
+    callbacks, summary writers, ...; the checkpoint ops only inside the saver's own
+    functions): one line naming the ops and `--trust_model`."""
+    from kerastego.export.allowed_ops import FUNCTION_OPS, SAVER_OPS
+    try:
+        saver, other = saved_model_op_places(path)
+    except Exception as e:   # a protobuf that does not parse: DecodeError, OSError...
+        raise UntrustedModelError(f"{path}: saved_model.pb does not parse ({e.__class__.__name__})") from e
+    foreign = sorted((other - FUNCTION_OPS) | (saver - FUNCTION_OPS - SAVER_OPS))
+    if foreign:
+        raise UntrustedModelError(f"{path}: the graph uses ops no kerastego export uses ({', '.join(foreign)}); "
+                                  "not loaded (--trust_model loads it anyway)")
+    return sorted(saver | other)

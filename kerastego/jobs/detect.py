@@ -14,11 +14,13 @@ import numpy as np
 from kerastego.conventions import COEFFICIENTS, QUANT_TABLE, TTA_VIEWS
 from kerastego.jpeg_io import JpegError, extra_bytes, read_coefficients
 from kerastego.models.quality import quality_warning
-
-JPEG_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif")
-
+from kerastego.serving import ServerError
 
 def _is_jpeg(path):
+    """A regular file that starts with JPEG's start-of-image marker (a FIFO, device or
+    socket is never opened: reading one could block forever)."""
+    if not os.path.isfile(path):
+        return False
     with open(path, "rb") as f:
         return f.read(2) == b"\xff\xd8"
 
@@ -30,7 +32,10 @@ def expand_paths(paths):
     files, skipped = [], []
     for p in paths:
         if not os.path.isdir(p):
-            files.append(p)
+            if os.path.exists(p) and not os.path.isfile(p):
+                skipped.append((p, "not a regular file"))
+            else:
+                files.append(p)
             continue
         found = 0
         for root, _, names in os.walk(p):
@@ -40,7 +45,8 @@ def expand_paths(paths):
                     files.append(path)
                     found += 1
                 else:
-                    skipped.append((path, "not a JPEG (no start-of-image marker)"))
+                    why = "not a regular file" if not os.path.isfile(path) else "not a JPEG (no start-of-image marker)"
+                    skipped.append((path, why))
         if not found:
             skipped.append((p, "EMPTY"))
     return files, skipped
@@ -76,10 +82,15 @@ class KerasDetector:
 
 
 class SavedModelDetector:
-    """An exported SavedModel version directory, through its serving_default signature."""
+    """An exported SavedModel version directory, through its serving_default signature.
+    A SavedModel runs its graph: its ops are checked against a kerastego export's first
+    (kerastego.export.check_saved_model_ops) unless `trust_model`."""
 
-    def __init__(self, path):
+    def __init__(self, path, trust_model=False):
         import tensorflow as tf
+        from kerastego.export.savedmodel import check_saved_model_ops
+        if not trust_model:
+            check_saved_model_ops(path)
         self.loaded = tf.saved_model.load(path)
         self.fn = self.loaded.signatures["serving_default"]
         size = getattr(self.loaded, "input_size", None)   # exports before it: a fixed input shape
@@ -96,9 +107,10 @@ class ModelPathError(ValueError):
     """--model names something that is not a detector; the message says what it is."""
 
 
-def load_detector(path, mixed_precision="off"):
-    """A detector from a .keras file (computing under `mixed_precision`) or a SavedModel
-    version folder (computing as exported), or ModelPathError."""
+def load_detector(path, mixed_precision="off", trust_model=False):
+    """A detector from a .keras file (computing under `mixed_precision`, loaded with Keras'
+    safe_mode) or a SavedModel version folder (computing as exported, after its op check
+    unless `trust_model`), or ModelPathError."""
     if not os.path.exists(path):
         raise ModelPathError(f"{path}: no such file or folder")
     if os.path.isdir(path):
@@ -106,7 +118,11 @@ def load_detector(path, mixed_precision="off"):
             if mixed_precision != "off":
                 raise ModelPathError(f"{path}: a SavedModel computes in the precision it was exported with "
                                      f"(bin/export --mixed_precision); --mixed_precision is for .keras models")
-            return SavedModelDetector(path)
+            from kerastego.export.savedmodel import UntrustedModelError
+            try:
+                return SavedModelDetector(path, trust_model)
+            except UntrustedModelError as e:
+                raise ModelPathError(str(e)) from e
         versions = sorted((d for d in os.listdir(path) if d.isdigit()), key=int)
         if versions:
             raise ModelPathError(f"{path}: a TF Serving model folder; give one version, e.g. "
@@ -166,35 +182,74 @@ def detect(paths, detector, batch_size=32, threshold=0.5, backend="jpeglib", vie
         row["note"] = "; ".join(notes)
         # a verdict on a JPEG quality the model never saw is not given silently
         row["quality_warning"] = quality_warning(qt, getattr(detector, "training_tables", [])) or ""
-        probs = []
-        for i in range(0, len(parts), batch_size):
-            chunk = np.stack(parts[i:i + batch_size]).astype(np.int16)
-            qts = np.repeat(qt[None], len(chunk), axis=0).astype(np.float32)
-            probs.append(np.mean([detector(c, q) for c, q in _views(chunk, qts, views)], axis=0))
-        p = float(np.mean(np.concatenate(probs)))
-        row.update(probability=p, verdict="stego" if p >= threshold else "cover", tiles=len(parts))
-        rows.append(row)
+        try:
+            probs = _tile_probabilities(detector, parts, qt, batch_size, views)
+        except ServerError as e:
+            row["error"] = f"{path}: {e}"
+            rows.append(row)
+            continue
+        rows.append(_verdict(row, probs, threshold, len(parts)))
     return rows
+
+
+def _tile_probabilities(detector, parts, qt, batch_size, views):
+    probs = []
+    for i in range(0, len(parts), batch_size):
+        chunk = np.stack(parts[i:i + batch_size]).astype(np.int16)
+        qts = np.repeat(qt[None], len(chunk), axis=0).astype(np.float32)
+        probs.append(np.mean([detector(c, q) for c, q in _views(chunk, qts, views)], axis=0))
+    return np.concatenate(probs)
+
+
+def _verdict(row, tile_probabilities, threshold, tiles):
+    """The row with its probability and verdict, or an error when any tile's probability is
+    not a finite number in [0, 1] (no verdict is given on NaN)."""
+    p = np.asarray(tile_probabilities, np.float64)
+    bad = p[~(np.isfinite(p) & (p >= 0) & (p <= 1))]
+    if bad.size:
+        row["error"] = f"{row['file']}: the model gave {bad.size} non-finite or out-of-range probability(ies) " \
+                       f"(e.g. {bad[0]}): no verdict"
+        return row
+    mean = float(np.mean(p))
+    row.update(probability=mean, verdict="stego" if mean >= threshold else "cover", tiles=tiles)
+    return row
+
+
+def printable(text):
+    """`text` with control characters (newlines, escapes, ...) shown as \\xNN, so a file
+    name cannot forge a row or drive the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A CSV cell a spreadsheet shows as text: a string starting like a formula gets a
+    leading apostrophe (the OWASP CSV-injection rule); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def format_rows(rows, fmt="table"):
     if fmt == "json":
-        return json.dumps(rows, indent=2)
+        return json.dumps(rows, indent=2, allow_nan=False)
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["file"])
         w.writeheader()
-        w.writerows(rows)
+        w.writerows({k: csv_cell(v) for k, v in r.items()} for r in rows)
         return buf.getvalue()
     lines = []
     for r in rows:
         if r["error"]:
-            lines.append(f"ERROR  {r['error']}")
+            lines.append(f"ERROR  {printable(r['error'])}")
         elif r["verdict"] is None:
-            lines.append(f"SKIP   {r['file']}: {r['note']}")
+            lines.append(f"SKIP   {printable(r['file'])}: {printable(r['note'])}")
         else:
-            note = f"  ({r['note']})" if r["note"] else ""
+            note = f"  ({printable(r['note'])})" if r["note"] else ""
             verdict = f"{r['verdict']}?" if r.get("quality_warning") else r["verdict"]
             warn = f"  UNRELIABLE: {r['quality_warning']}" if r.get("quality_warning") else ""
-            lines.append(f"{verdict:<6} p={r['probability']:.4f}  tiles={r['tiles']:<3} {r['file']}{note}{warn}")
+            lines.append(f"{verdict:<6} p={r['probability']:.4f}  tiles={r['tiles']:<3} {printable(r['file'])}{note}{warn}")
     return "\n".join(lines)

@@ -51,11 +51,15 @@ def training_tables(model):
     return [np.asarray(t, np.float64).reshape(8, 8) for t in layer.tables]
 
 
+QUALITY_UNKNOWN = "quality unknown: not checked (the model records no training quality)"
+
+
 def quality_warning(table, tables):
-    """None when `table` is one of the training tables (or none were recorded), else the
-    message every output format carries."""
+    """None when `table` is one of the training tables, else the message every output
+    format carries: the qualities when they differ, QUALITY_UNKNOWN when the model
+    records none (a verdict is never given on an unchecked quality without saying so)."""
     if not len(tables):
-        return None
+        return QUALITY_UNKNOWN
     t = np.asarray(table, np.float64).reshape(8, 8)
     if any(np.array_equal(t, np.asarray(x).reshape(8, 8)) for x in tables):
         return None

@@ -6,6 +6,8 @@ import os
 import keras
 import tensorflow as tf
 
+from kerastego.fileio import temporary_path
+
 
 class History:
     """Train/validation records of one out_dir. Only the chief writes files."""
@@ -20,11 +22,21 @@ class History:
                                            stateful_metrics=["loss", "acc", "val_acc", "val_pe"]) if verbose else None
 
     def _read(self, up_to_step):
-        """Records of earlier runs up to the step a resume continues from."""
+        """Records of earlier runs up to the step a resume continues from; the file is
+        rewritten to hold just those (a killed run's later records, and a last line it
+        cut, would otherwise stay before the resumed run's)."""
         if not os.path.exists(self.path):
             return []
-        with open(self.path) as f:
-            return [h for h in map(json.loads, filter(str.strip, f)) if h["step"] <= up_to_step]
+        with open(self.path, "rb") as f:
+            data = f.read()
+        whole = data[:data.rfind(b"\n") + 1].decode(errors="replace")
+        records = [h for h in map(json.loads, filter(str.strip, whole.splitlines())) if h["step"] <= up_to_step]
+        if self.chief:
+            tmp = temporary_path(self.path)
+            with open(tmp, "w") as f:
+                f.writelines(json.dumps(h, allow_nan=False) + "\n" for h in records)
+            os.replace(tmp, self.path)
+        return records
 
     def _append(self, record, scalars):
         with self.writer.as_default(step=record["step"]):
@@ -33,7 +45,7 @@ class History:
         self.records.append(record)
         if self.chief:
             with open(self.path, "a") as f:
-                f.write(json.dumps(record) + "\n")
+                f.write(json.dumps(record, allow_nan=False) + "\n")
 
     def log_train(self, step, loss, accuracy, learning_rate):
         self._append({"step": step, "train_loss": loss, "train_accuracy": accuracy, "learning_rate": learning_rate},

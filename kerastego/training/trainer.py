@@ -10,7 +10,9 @@ and the loop that calls the parts.
 """
 import dataclasses
 import json
+import math
 import os
+import sys
 import time
 
 import keras
@@ -18,7 +20,8 @@ import tensorflow as tf
 
 from kerastego.conventions import INPUT_KINDS, MIXED_PRECISION, SELECT_RULES
 from kerastego.training.best import BestKeeper
-from kerastego.training.distribute import choose_strategy
+from kerastego.fileio import FolderLock
+from kerastego.training.distribute import choose_strategy, is_chief
 from kerastego.training.history import History
 from kerastego.training.inference_weights import inference_weights
 from kerastego.training.presets import preset_for_model
@@ -126,6 +129,8 @@ def check_config(cfg):
         raise ValueError("ema_momentum with mixed_precision=float16: the loss-scaled optimizer keeps no average")
     if cfg.init_from and not os.path.exists(cfg.init_from):
         raise ValueError(f"init_from={cfg.init_from}: no such file")
+    if cfg.init_from:
+        _check_init_family(cfg)
     for name in ("train_data", "val_data"):
         if getattr(cfg, name):
             try:
@@ -134,7 +139,17 @@ def check_config(cfg):
                 raise ValueError(f"{name}: {e}") from e
 
 
+def _check_init_family(cfg):
+    """--init_from must be a model of the family being trained (its weights are copied)."""
+    from kerastego.models import infer_family, model_family
+    want, got = model_family(cfg.model), infer_family(load_saved_model(cfg.init_from))
+    if want != got:
+        raise ValueError(f"init_from={cfg.init_from}: a {got} model, and {cfg.model} is a {want} model: "
+                         "start from a model of the same family")
+
+
 RUN_KEYS = ("model", "image_size", "input_kind", "batch_pairs", "mixed_precision")   # what a checkpoint is tied to
+NOTED_KEYS = ("train_data", "learning_rate")   # may change on a resume (a curriculum), never silently
 
 
 def _check_resume(cfg, preset):
@@ -142,7 +157,9 @@ def _check_resume(cfg, preset):
     input kind or batch, naming both values; record them for the next resume."""
     path = os.path.join(cfg.out_dir, "run.json")
     now = {"model": cfg.model, "image_size": cfg.image_size, "input_kind": cfg.input_kind,
-           "batch_pairs": preset.batch_pairs, "mixed_precision": cfg.mixed_precision}
+           "batch_pairs": preset.batch_pairs, "mixed_precision": cfg.mixed_precision,
+           "train_data": cfg.train_data, "learning_rate": preset.values[0] if preset.boundaries else
+           preset.learning_rate}
     if os.path.exists(path) and os.path.isdir(os.path.join(cfg.out_dir, "checkpoints")):
         with open(path) as f:
             before = json.load(f)
@@ -150,6 +167,10 @@ def _check_resume(cfg, preset):
             if key in before and before[key] != now[key]:
                 raise ValueError(f"{cfg.out_dir} holds checkpoints of {key}={before[key]!r}, not {now[key]!r}: "
                                  f"resume with {key}={before[key]!r}, or train into a new out_dir")
+        for key in NOTED_KEYS:
+            if key in before and before[key] != now[key]:
+                print(f"train: WARNING resuming checkpoints trained with {key}={before[key]!r} with "
+                      f"{key}={now[key]!r}", file=sys.stderr)
     with open(path, "w") as f:
         json.dump(now, f)
 
@@ -174,12 +195,34 @@ def _start(cfg, objects, chief):
 
 
 def train(cfg, strategy=None):
-    """Train (or resume) per cfg; returns the summary dict also written to summary.json."""
+    """Train (or resume) per cfg; returns the summary dict also written to summary.json.
+    The chief holds out_dir's lock (FolderLock): a second training into it is refused."""
     check_config(cfg)
     os.makedirs(cfg.out_dir, exist_ok=True)
     strategy = strategy or choose_strategy()
+    if not is_chief(strategy):
+        return _train(cfg, strategy)
+    with FolderLock(cfg.out_dir, "train"):
+        return _train(cfg, strategy)
+
+
+def data_warnings(cfg):
+    """What would make validation lie: shards matched twice, mixed datasets, validation
+    sharing shards or source photos with training (kerastego.data.leakage)."""
+    from kerastego.data.leakage import overlap_warnings, shard_warnings
+    found = shard_warnings("train_data", cfg.train_data)
+    if cfg.val_data:
+        found += shard_warnings("val_data", cfg.val_data)
+        found += overlap_warnings("train_data", cfg.train_data, "val_data", cfg.val_data)
+    return found
+
+
+def _train(cfg, strategy):
     preset = resolve_preset(cfg)
     _check_resume(cfg, preset)
+    warnings = data_warnings(cfg)
+    for warning in warnings:
+        print(f"train: WARNING {warning}", file=sys.stderr)
     task = StegoTask(cfg, preset, strategy)
     keras.utils.set_random_seed(cfg.seed)
     with strategy.scope():
@@ -197,7 +240,7 @@ def train(cfg, strategy=None):
         with inference_weights(model, optimizer, task.bn_batches()):
             task.save(os.path.join(cfg.out_dir, "final.keras"))
     history.close(cfg.out_dir)
-    return _summary(cfg, task, state, keeper, start_step, elapsed)
+    return _summary(cfg, task, state, keeper, start_step, elapsed, warnings)
 
 
 def _steps_this_call(cfg, step, total):
@@ -207,14 +250,32 @@ def _steps_this_call(cfg, step, total):
     return min([cfg.steps_per_loop, total - step] + [e - step % e for e in every])
 
 
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite; nothing after the last finite checkpoint is saved."""
+
+
+def _stop_if_diverged(loss_sum, first, last, manager):
+    """Raise TrainingDiverged, naming the steps and what is kept, when the loss of steps
+    first..last is not finite: no checkpoint, best or final model is written from here."""
+    value = float(loss_sum)
+    if math.isfinite(value):
+        return
+    kept = manager.latest_checkpoint or "none (no checkpoint was written before)"
+    steps = f"step {last}" if first == last else f"steps {first}-{last}"
+    raise TrainingDiverged(f"the training loss is {value} at {steps}: stopped (lower the learning rate); "
+                           f"last finite checkpoint: {kept}; best.keras, if any, is from before")
+
+
 def _loop(cfg, task, state, keeper, history, manager, iterator, total):
-    """Train to `total` steps: log, validate and checkpoint on their schedules."""
+    """Train to `total` steps: log, validate and checkpoint on their schedules; stop at the
+    first non-finite loss (TrainingDiverged)."""
     train_steps = task.train_steps_fn(cfg.jit_compile)
     running = [0.0, 0.0, 0]          # loss sum, accuracy sum, steps since the last log
     t_saved = time.time()
     while state.current_step < total:
         n = _steps_this_call(cfg, state.current_step, total)
         loss_sum, acc_sum, loss, acc = train_steps(iterator, tf.constant(n, tf.int64))
+        _stop_if_diverged(loss_sum, state.current_step + 1, state.current_step + n, manager)
         state.step.assign_add(n)
         s = state.current_step
         running = [running[0] + float(loss_sum), running[1] + float(acc_sum), running[2] + n]
@@ -247,12 +308,12 @@ def _validate_and_keep(cfg, task, keeper, step):
     return val
 
 
-def _summary(cfg, task, state, keeper, start_step, elapsed):
+def _summary(cfg, task, state, keeper, start_step, elapsed, warnings=()):
     steps_run = state.current_step - start_step
     summary = {
         "model": cfg.model, "steps": state.current_step, "steps_this_run": steps_run,
         "resumed_from_step": start_step, "global_batch_images": task.global_images, "replicas": task.replicas,
-        "cpu_kernels": task.cpu_kernels,
+        "cpu_kernels": task.cpu_kernels, "data_warnings": list(warnings),
         **keeper.summary(),
         "seconds_this_run": round(elapsed, 2), "seconds_total": round(float(state.train_seconds.numpy()), 2),
         "train_images_per_second": round(steps_run * task.global_images / elapsed, 2) if steps_run else None,

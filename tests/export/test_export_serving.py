@@ -20,7 +20,9 @@ from kerastego.serving import RestDetector, grpc_request, rest_payload, validate
 def exported(tmp_path_factory, real_jpegs):
     base = tmp_path_factory.mktemp("serving")
     keras.utils.set_random_seed(1)
-    a = build_model("hybrid-type2", input_shape=(64, 64, 1), input_kind="coefficients")
+    from kerastego.models.quality import table_for_quality, with_training_tables
+    a = with_training_tables(build_model("hybrid-type2", input_shape=(64, 64, 1), input_kind="coefficients"),
+                             [table_for_quality(75)])
     b = build_model("srnet", input_shape=(64, 64, 1), input_kind="spatial")
     single = export_savedmodel(a, str(base), "hybrid")
     ensemble = export_savedmodel([a, b], str(base), "ensemble")
@@ -109,10 +111,12 @@ def test_request_builders_and_validation(exported):
 
 
 def test_rest_detector_against_a_local_predict_endpoint(exported, real_jpegs, tmp_path):
-    """A stand-in for TF Serving's REST :predict route, backed by the exported SavedModel."""
+    """A stand-in for TF Serving's REST :predict route, backed by the exported SavedModel's
+    signatures (serving_default, and metadata for the tile size and the training quality)."""
     import tensorflow as tf
     from kerastego.jobs.detect import KerasDetector, detect
-    fn = tf.saved_model.load(exported["single"]).signatures["serving_default"]
+    from kerastego.models.quality import table_for_quality
+    signatures = tf.saved_model.load(exported["single"]).signatures
 
     class Handler(BaseHTTPRequestHandler):
         def _reply(self, code, payload):
@@ -122,18 +126,13 @@ def test_rest_detector_against_a_local_predict_endpoint(exported, real_jpegs, tm
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self):          # TF Serving's metadata: exports take any shape now
-            assert self.path == "/v1/models/hybrid/metadata"
-            shape = {"unknown_rank": True}
-            self._reply(200, {"metadata": {"signature_def": {"signature_def": {"serving_default": {
-                "inputs": {"coefficients": {"tensor_shape": shape}, "quant_table": {"tensor_shape": shape}}}}}}})
-
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             assert self.path == "/v1/models/hybrid:predict"
+            fn = signatures[body.get("signature_name", "serving_default")]
+            specs = fn.structured_input_signature[1]
             try:
-                out = fn(coefficients=tf.constant(body["inputs"]["coefficients"], tf.int16),
-                         quant_table=tf.constant(body["inputs"]["quant_table"], tf.float32))
+                out = fn(**{k: tf.constant(v, specs[k].dtype) for k, v in body["inputs"].items()})
             except tf.errors.InvalidArgumentError as e:   # TF Serving answers 400 {"error": ...}
                 return self._reply(400, {"error": e.message})
             self._reply(200, {"outputs": {k: v.numpy().tolist() for k, v in out.items()}})
@@ -144,8 +143,9 @@ def test_rest_detector_against_a_local_predict_endpoint(exported, real_jpegs, tm
     server = HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        remote = RestDetector(f"127.0.0.1:{server.server_port}", "hybrid")   # the size from the signature
+        remote = RestDetector(f"127.0.0.1:{server.server_port}", "hybrid")   # size and tables: metadata
         assert remote.size == 64
+        np.testing.assert_array_equal(remote.training_tables, [table_for_quality(75)])
         rows = detect([str(p) for p in real_jpegs[:3]], remote)
     finally:
         server.shutdown()
