@@ -82,3 +82,9 @@ def test_a_fifo_in_a_folder_is_skipped_not_opened(models, real_jpegs, tmp_path):
     assert not worker.is_alive(), "detect blocked on a FIFO"
     by_name = {os.path.basename(r["file"]): r for r in done["rows"]}
     assert by_name["pipe.jpg"]["note"] == "skipped: not a regular file" and by_name["photo.jpg"]["verdict"]
+
+
+def test_evaluate_gives_no_metric_on_nan_probabilities(models, small_dataset):
+    from kerastego.evaluation import evaluate
+    with pytest.raises(ValueError, match=r"nan: .* probabilities on .* are not finite numbers in \[0, 1\]: no metrics"):
+        evaluate([models["nan"]], str(small_dataset["records"] / "test-*"), names=["nan"])

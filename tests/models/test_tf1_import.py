@@ -151,8 +151,9 @@ def _run(args, **kw):
 def test_released_model_imports_exports_serves_and_detects(authors_calpa, juniward_pairs, tmp_path):
     model_path = str(tmp_path / "calpa_srnet_authors.keras")
     r = _run([os.path.join(BIN, "import_checkpoint"), f"--tf1_checkpoint={authors_calpa['checkpoint']}",
-              f"--out={model_path}", "--training_quality=75"])
+              f"--out={model_path}"])      # no --training_quality: the authors' QF75, said aloud
     assert r.returncode == 0, r.stderr[-2000:]
+    assert "recorded training quality QF75 (the authors' release" in r.stdout
     r = _run([os.path.join(BIN, "export"), f"--models={model_path}", f"--base_dir={tmp_path / 'serving'}"])
     assert r.returncode == 0, r.stderr[-2000:]
     version = str(tmp_path / "serving" / "kerastego" / "1")
