@@ -16,7 +16,7 @@ from kerastego.jpeg_io import JpegError, extra_bytes, read_coefficients
 from kerastego.models.quality import quality_warning
 from kerastego.serving import ServerError
 
-def _is_jpeg(path):
+def is_jpeg(path):
     """A regular file that starts with JPEG's start-of-image marker (a FIFO, device or
     socket is never opened: reading one could block forever)."""
     if not os.path.isfile(path):
@@ -41,7 +41,7 @@ def expand_paths(paths):
         for root, _, names in os.walk(p):
             for name in sorted(names):
                 path = os.path.join(root, name)
-                if _is_jpeg(path):
+                if is_jpeg(path):
                     files.append(path)
                     found += 1
                 else:
@@ -128,7 +128,7 @@ def load_detector(path, mixed_precision="off", trust_model=False):
             raise ModelPathError(f"{path}: a TF Serving model folder; give one version, e.g. "
                                  f"{os.path.join(path, versions[-1])}")
         raise ModelPathError(f"{path}: a folder, but neither a SavedModel nor a .keras file")
-    if _is_jpeg(path):
+    if is_jpeg(path):
         raise ModelPathError(f"{path}: a JPEG image, not a model (give the model with --model, images after it)")
     try:
         return KerasDetector(path, mixed_precision)
@@ -158,28 +158,12 @@ def detect(paths, detector, batch_size=32, threshold=0.5, backend="jpeglib", vie
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold must be a probability strictly between 0 and 1, got {threshold}")
     files, skipped = expand_paths(paths)
-    rows = [{"file": p, "probability": None, "verdict": None, "tiles": 0, "quality_warning": "",
-             "note": "" if why == "EMPTY" else f"skipped: {why}",
-             "error": f"{p}: folder holds no JPEG files" if why == "EMPTY" else ""} for p, why in skipped]
+    rows = [skipped_row(p, why) for p, why in skipped]
     for path in files:
-        row = {"file": path, "probability": None, "verdict": None, "tiles": 0, "note": "", "error": "",
-               "quality_warning": ""}
-        try:
-            c, qt, colour = read_coefficients(path, allow_colour=True, backend=backend)
-            parts = tiles(c, detector.size)
-        except (JpegError, ValueError) as e:
-            row["error"] = str(e) if str(e).startswith(str(path)) else f"{path}: {e}"
+        row, parts, qt = read_file(path, detector.size, backend)
+        if row["error"]:
             rows.append(row)
             continue
-        notes = ["colour JPEG: luminance channel used"] if colour else []
-        extra = extra_bytes(path)
-        if extra:
-            notes.append(f"extra data after end of image ({extra} bytes), not analysed")
-        covered = (c.shape[0] // detector.size * detector.size, c.shape[1] // detector.size * detector.size)
-        if covered != c.shape:
-            notes.append(f"analysed {covered[1]}x{covered[0]} of {c.shape[1]}x{c.shape[0]} pixels "
-                         f"({len(parts)} tile(s) of {detector.size})")
-        row["note"] = "; ".join(notes)
         # a verdict on a JPEG quality the model never saw is not given silently
         row["quality_warning"] = quality_warning(qt, getattr(detector, "training_tables", [])) or ""
         try:
@@ -188,20 +172,54 @@ def detect(paths, detector, batch_size=32, threshold=0.5, backend="jpeglib", vie
             row["error"] = f"{path}: {e}"
             rows.append(row)
             continue
-        rows.append(_verdict(row, probs, threshold, len(parts)))
+        rows.append(verdict(row, probs, threshold, len(parts)))
     return rows
+
+
+def skipped_row(path, why):
+    """The row of a path that is not analysed: EMPTY (a folder without JPEGs) is an error."""
+    return {**empty_row(path), "note": "" if why == "EMPTY" else f"skipped: {why}",
+            "error": f"{path}: folder holds no JPEG files" if why == "EMPTY" else ""}
+
+
+def empty_row(path):
+    return {"file": path, "probability": None, "verdict": None, "tiles": 0, "note": "", "error": "",
+            "quality_warning": ""}
+
+
+def read_file(path, size, backend="jpeglib"):
+    """(row, tiles, quant table) of one file before the model: the row holds the notes
+    (colour, extra data, the part analysed) or, for a file that cannot be used, the
+    error (tiles and table are then None). The one reading rule detect and scan share."""
+    row = empty_row(path)
+    try:
+        c, qt, colour = read_coefficients(path, allow_colour=True, backend=backend)
+        parts = tiles(c, size)
+    except (JpegError, ValueError) as e:
+        row["error"] = str(e) if str(e).startswith(str(path)) else f"{path}: {e}"
+        return row, None, None
+    notes = ["colour JPEG: luminance channel used"] if colour else []
+    extra = extra_bytes(path)
+    if extra:
+        notes.append(f"extra data after end of image ({extra} bytes), not analysed")
+    covered = (c.shape[0] // size * size, c.shape[1] // size * size)
+    if covered != c.shape:
+        notes.append(f"analysed {covered[1]}x{covered[0]} of {c.shape[1]}x{c.shape[0]} pixels "
+                     f"({len(parts)} tile(s) of {size})")
+    row["note"] = "; ".join(notes)
+    return row, np.stack(parts).astype(np.int16), np.asarray(qt, np.float32)
 
 
 def _tile_probabilities(detector, parts, qt, batch_size, views):
     probs = []
     for i in range(0, len(parts), batch_size):
-        chunk = np.stack(parts[i:i + batch_size]).astype(np.int16)
+        chunk = parts[i:i + batch_size]
         qts = np.repeat(qt[None], len(chunk), axis=0).astype(np.float32)
         probs.append(np.mean([detector(c, q) for c, q in _views(chunk, qts, views)], axis=0))
     return np.concatenate(probs)
 
 
-def _verdict(row, tile_probabilities, threshold, tiles):
+def verdict(row, tile_probabilities, threshold, tiles):
     """The row with its probability and verdict, or an error when any tile's probability is
     not a finite number in [0, 1] (no verdict is given on NaN)."""
     p = np.asarray(tile_probabilities, np.float64)
