@@ -87,9 +87,20 @@ def _set_reference(covers_dir, pairs, sample=64):
     return seen.most_common(1)[0][0]
 
 
-def _write_shard(job, compress, expect):
+def dataset_id(split, seed, pairs):
+    """The dataset's id: a hash of what makes it (its split of source photos, the seed and
+    every pair's cover id, algorithm and payload), so the same inputs and settings give the
+    same id wherever they are written, and any other dataset another."""
+    import hashlib
+    import json
+    content = {"split": {k: sorted(v) for k, v in split.items()}, "seed": seed,
+               "pairs": sorted([p[0], p[4], p[5]] for p in pairs)}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _write_shard(job, compress, expect, dataset):
     """Write one shard; returns ('ok', {...}) or ('skip', {...}) for bad pairs inside it.
-    expect: (shape, quant table) every pair of the set must have."""
+    expect: (shape, quant table) every pair of the set must have; dataset: its id."""
     import tensorflow as tf
     from kerastego.data.schema import serialize_pair
     from kerastego.jpeg_io import JpegError, read_coefficients
@@ -112,7 +123,7 @@ def _write_shard(job, compress, expect):
             if problem:
                 bad.append({"path": cpath, "problem": problem})
                 continue
-            w.write(serialize_pair(c, s, qt, cid, source, alg, payload))
+            w.write(serialize_pair(c, s, qt, cid, source, alg, payload, dataset))
             n += 1
     os.replace(tmp, path)
     return "ok", {"shard": os.path.basename(path), "pairs": n, "bad": bad}
@@ -176,12 +187,13 @@ def make_tfrecords(covers_dir, stego_dirs, out_dir, fractions=None, seed=0, pair
     if done:
         print(f"make_tfrecords: {done} shard(s) already written, {len(jobs)} to go")
     expect = _set_reference(covers_dir, pairs)
-    fn = functools.partial(_write_shard, compress=compress, expect=expect)
+    dataset = dataset_id(split, seed, pairs)
+    fn = functools.partial(_write_shard, compress=compress, expect=expect, dataset=dataset)
     for _, rec in parallel.run(fn, jobs, runner=runner, workers=workers, desc="shards"):
         skipped.extend(rec["bad"])
     report_skipped("make_tfrecords", skipped, out_dir)
     h, w = expect[0]
-    info = {"image_size": [int(h), int(w)], "compressed": bool(compress),
+    info = {"dataset_id": dataset, "image_size": [int(h), int(w)], "compressed": bool(compress),
             "algorithms": sorted({p[4] for p in pairs}), "payloads": sorted({p[5] for p in pairs}),
             "splits": summary, "covers_dir": os.path.abspath(covers_dir),
             "stego_dirs": [os.path.abspath(s) for s in stego_dirs]}

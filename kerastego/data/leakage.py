@@ -1,5 +1,6 @@
 """Warnings about data that would make a score lie: a shard matched twice, one split made
-of several datasets, two splits sharing shards or source photos, and pairs that repeat.
+of several datasets (by the dataset id every record and its dataset.json carry), two splits
+sharing shards or source photos, and pairs that repeat.
 
 Cheap by design: shards and source photos are compared from file names and each dataset
 folder's split.json (make_tfrecords writes which photos went to which split), so the
@@ -11,6 +12,7 @@ import json
 import os
 
 SPLIT_FILE = "split.json"
+DATASET_FILE = "dataset.json"
 
 
 def _matches(pattern):
@@ -46,11 +48,22 @@ def shard_warnings(name, pattern):
     if twice:
         warnings.append(f"{name}: {len(twice)} shard(s) matched more than once (e.g. {twice[0]}): "
                         "their pairs count twice")
-    folders = sorted({os.path.dirname(f) for f in files})
-    if len(folders) > 1:
-        warnings.append(f"{name}: shards from {len(folders)} dataset folders ({', '.join(folders[:3])}"
-                        f"{', ...' if len(folders) > 3 else ''}): one split mixes datasets")
+    datasets = sorted({_dataset_of(f) for f in files})
+    if len(datasets) > 1:
+        warnings.append(f"{name}: shards of {len(datasets)} datasets ({', '.join(datasets[:3])}"
+                        f"{', ...' if len(datasets) > 3 else ''}): one split mixes datasets")
     return warnings
+
+
+def _dataset_of(shard):
+    """The dataset a shard belongs to: the id its folder's dataset.json records (what every
+    record carries), else the folder itself."""
+    folder = os.path.dirname(shard)
+    try:
+        with open(os.path.join(folder, DATASET_FILE)) as f:
+            return json.load(f).get("dataset_id") or folder
+    except (OSError, ValueError):
+        return folder
 
 
 def overlap_warnings(a_name, a_pattern, b_name, b_pattern):

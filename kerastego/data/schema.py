@@ -16,6 +16,7 @@ FEATURES = {
     "source": tf.io.FixedLenFeature([], tf.string),
     "algorithm": tf.io.FixedLenFeature([], tf.string),
     "payload": tf.io.FixedLenFeature([], tf.float32),
+    "dataset_id": tf.io.FixedLenFeature([], tf.string, default_value=""),
 }
 
 
@@ -23,8 +24,10 @@ def _bytes(v):
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=[v]))
 
 
-def serialize_pair(cover, stego, quant_table, cover_id, source, algorithm, payload):
-    """Serialize one pair; coefficients (H, W) int16 in jpegio layout."""
+def serialize_pair(cover, stego, quant_table, cover_id, source, algorithm, payload, dataset_id=""):
+    """Serialize one pair; coefficients (H, W) int16 in jpegio layout. dataset_id: the
+    dataset the pair belongs to (make_tfrecords' dataset.json), so a pair always says where
+    it came from."""
     cover = np.asarray(cover, dtype="<i2")
     stego = np.asarray(stego, dtype="<i2")
     if cover.shape != stego.shape:
@@ -40,6 +43,7 @@ def serialize_pair(cover, stego, quant_table, cover_id, source, algorithm, paylo
         "source": _bytes(str(source).encode()),
         "algorithm": _bytes(str(algorithm).encode()),
         "payload": tf.train.Feature(float_list=tf.train.FloatList(value=[float(payload)])),
+        "dataset_id": _bytes(str(dataset_id).encode()),
     }
     # deterministic: map entries sorted, so a shard has the same bytes whichever process wrote it
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString(deterministic=True)
@@ -64,4 +68,5 @@ def parse_pair(serialized, image_size=None):
         "source": ex["source"],
         "algorithm": ex["algorithm"],
         "payload": ex["payload"],
+        "dataset_id": ex["dataset_id"],
     }

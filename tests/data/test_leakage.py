@@ -20,12 +20,27 @@ def copy(small_dataset, tmp_path_factory):
     return dst
 
 
-def test_a_shard_matched_twice_and_a_split_of_two_datasets_are_named(small_dataset, copy):
+def test_records_carry_their_dataset_id(small_dataset):
+    import json
+    from kerastego.data import parse_pair
+    rec = small_dataset["records"]
+    info = json.loads((rec / "dataset.json").read_text())
+    first = next(iter(tf.data.TFRecordDataset(str(sorted(rec.glob("val-*"))[0]))))
+    assert len(info["dataset_id"]) == 16 and parse_pair(first)["dataset_id"].numpy().decode() == info["dataset_id"]
+
+
+def test_a_shard_matched_twice_and_a_split_of_two_datasets_are_named(small_dataset, copy, tmp_path):
+    import json
     rec = small_dataset["records"]
     (twice,) = shard_warnings("train_data", [f"{rec}/train-*", f"{rec}/train-00000-*"])
     assert "1 shard(s) matched more than once" in twice and "train-00000" in twice
-    (mixed,) = shard_warnings("train_data", [f"{rec}/train-*", f"{copy}/train-*"])
-    assert "shards from 2 dataset folders" in mixed
+    assert shard_warnings("train_data", [f"{rec}/train-*", f"{copy}/train-*"]) == []   # a copy: the same dataset
+    other = tmp_path / "other"
+    shutil.copytree(copy, other)
+    info = json.loads((other / "dataset.json").read_text())
+    (other / "dataset.json").write_text(json.dumps({**info, "dataset_id": "another-dataset"}))
+    (mixed,) = shard_warnings("train_data", [f"{rec}/train-*", f"{other}/train-*"])
+    assert "shards of 2 datasets" in mixed and "another-dataset" in mixed
     assert shard_warnings("train_data", f"{rec}/train-*") == []
 
 
