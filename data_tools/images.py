@@ -1,5 +1,6 @@
 """Loading source images (JPEG/PNG, colour or grey, 8 or 16 bits) as 8-bit grayscale."""
 import os
+import warnings
 
 import numpy as np
 
@@ -35,7 +36,10 @@ def load_grayscale(path):
     from PIL import Image, UnidentifiedImageError
     Image.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE   # PIL's own bomb check, at our limit: ours names the size
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # refused below, with its size
+            im = Image.open(path)
+        with im:
             if max(im.size) > MAX_SIDE:
                 raise ValueError(f"{path}: {im.size[0]}x{im.size[1]} pixels, beyond the limit of {MAX_SIDE} "
                                  "per side (refused before decoding)")
