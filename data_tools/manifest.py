@@ -5,20 +5,11 @@ half-written file that looks finished."""
 import json
 import os
 
-from kerastego.fileio import temporary_path
+from kerastego.fileio import cut_to_whole_lines, temporary_path, whole_lines
 
 
 class ManifestError(ValueError):
     """A manifest line that cannot be trusted; the message names the file, the line and the problem."""
-
-
-def _whole_lines(path):
-    """(lines, offset just past the last whole line): a last line without its newline is
-    one a kill or a full disk cut, and is not among them."""
-    with open(path, "rb") as f:
-        data = f.read()
-    end = data.rfind(b"\n") + 1
-    return data[:end].decode("utf-8", errors="replace").splitlines(), end
 
 
 def numbered_records(path):
@@ -28,7 +19,7 @@ def numbered_records(path):
     if not os.path.exists(path):
         return []
     out = []
-    for number, line in enumerate(_whole_lines(path)[0], start=1):
+    for number, line in enumerate(whole_lines(path)[0].splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -50,14 +41,7 @@ def repair_jsonl(path):
     """Cut a manifest back to its last whole line (what a killed or disk-full run left);
     returns the bytes removed. Jobs call it before appending, so a re-run never writes
     after a cut line."""
-    if not os.path.exists(path):
-        return 0
-    size = os.path.getsize(path)
-    end = _whole_lines(path)[1]
-    if end < size:
-        with open(path, "r+b") as f:
-            f.truncate(end)
-    return size - end
+    return cut_to_whole_lines(path)
 
 
 def append_jsonl(path, records):

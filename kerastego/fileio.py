@@ -80,3 +80,24 @@ def holds_folder_lock(job, folder_argument="out_dir"):
                 return fn(*args, **kwargs)
         return locked
     return wrap
+
+
+def whole_lines(path):
+    """(the text of a file's whole lines, the bytes they take, the file's size): a last line
+    without its newline is one a kill or a full disk cut, and is not among them."""
+    with open(path, "rb") as f:
+        data = f.read()
+    end = data.rfind(b"\n") + 1
+    return data[:end].decode("utf-8", errors="replace"), end, len(data)
+
+
+def cut_to_whole_lines(path):
+    """Truncate a line-per-record file (JSON Lines) to its last whole line, so what is
+    appended next never follows a cut line; returns the bytes removed."""
+    if not os.path.exists(path):
+        return 0
+    _, end, size = whole_lines(path)
+    if end < size:
+        with open(path, "r+b") as f:
+            f.truncate(end)
+    return size - end

@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from kerastego.fileio import cut_to_whole_lines, whole_lines
 from kerastego.jobs.detect import is_jpeg, read_file, skipped_row, verdict
 from kerastego.models.quality import quality_warning
 from kerastego.serving import ServerError
@@ -91,13 +92,8 @@ class ScanOutput:
         self._file = open(path, "a")
 
     def _resume(self, header):
-        with open(self.path, "rb") as f:
-            data = f.read()
-        end = data.rfind(b"\n") + 1
-        if end < len(data):                     # a kill cut the last line: drop it, score it again
-            with open(self.path, "r+b") as f:
-                f.truncate(end)
-        lines = data[:end].decode(errors="replace").splitlines()
+        cut_to_whole_lines(self.path)           # a kill cut the last line: drop it, score it again
+        lines = whole_lines(self.path)[0].splitlines()
         try:
             found = json.loads(lines[0]) if lines else {}
         except json.JSONDecodeError:

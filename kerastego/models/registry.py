@@ -81,7 +81,7 @@ def _spec(name):
 
 def _model_from_payload(payload, path):
     import keras
-    from kerastego.models.saving import check_layer_classes
+    from kerastego.former_format import check_layer_classes
     payload = {k: v for k, v in payload.items() if k != JSON_KEY}
     check_layer_classes(payload, str(path))
     return keras.models.model_from_json(json.dumps(payload))

@@ -6,7 +6,7 @@ import os
 import keras
 import tensorflow as tf
 
-from kerastego.fileio import temporary_path
+from kerastego.fileio import temporary_path, whole_lines
 
 
 class History:
@@ -27,10 +27,8 @@ class History:
         cut, would otherwise stay before the resumed run's)."""
         if not os.path.exists(self.path):
             return []
-        with open(self.path, "rb") as f:
-            data = f.read()
-        whole = data[:data.rfind(b"\n") + 1].decode(errors="replace")
-        records = [h for h in map(json.loads, filter(str.strip, whole.splitlines())) if h["step"] <= up_to_step]
+        records = [h for h in map(json.loads, filter(str.strip, whole_lines(self.path)[0].splitlines()))
+                   if h["step"] <= up_to_step]
         if self.chief:
             tmp = temporary_path(self.path)
             with open(tmp, "w") as f:

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from kerastego.models import build_model
-from kerastego.models.saving import FORMER_CLASSES, ModelFormatError, load_model
+from kerastego.former_format import FORMER_CLASSES, ModelFormatError
+from kerastego.models.saving import load_model
 
 BIN = os.path.join(os.path.dirname(__file__), "..", "..", "bin")
 
