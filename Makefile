@@ -21,7 +21,7 @@ demo: venv
 	$(PY) bin/demo --out_dir=$(DEMO_DIR)
 
 test: venv
-	$(PY) -m pytest -q tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+	$(PY) -m pytest -q -n auto --durations=15 tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) *.egg-info

@@ -18,7 +18,9 @@ from kerastego.jobs.timing import inference_rate  # noqa: E402
 
 
 def thinet_timing(samples, channels):
-    from kerastego.pruning.criteria import thinet_removal_order, thinet_removal_order_naive
+    from kerastego.pruning.criteria import thinet_removal_order
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "pruning"))
+    from thinet_oracle import thinet_removal_order_naive
     x = np.random.default_rng(0).normal(size=(samples, channels))
     t = time.perf_counter()
     fast = thinet_removal_order(x)
@@ -68,7 +70,8 @@ def main():
         print(r, flush=True)
     from kerastego.models import build_model
     from kerastego.models import count_conv_params, count_flops
-    models = {name: build_model(name, input_shape=(args.size, args.size, 1)) for name in ("srnet", "calpa-srnet")}
+    models = {name: build_model(name, input_shape=(args.size, args.size, 1), input_kind="spatial")
+              for name in ("srnet", "calpa-srnet")}
     s, c = models["srnet"], models["calpa-srnet"]
     srnet, calpa = inference_rate(s, args.batch, args.steps), inference_rate(c, args.batch, args.steps)
     srnet_xla, calpa_xla = (inference_rate(m, args.batch, args.steps, jit=True) for m in (s, c))
@@ -77,7 +80,8 @@ def main():
     res = {"thinet": thinet, "size": args.size, "batch": args.batch,
            "srnet_infer_images_per_s": round(srnet, 2), "calpa_srnet_infer_images_per_s": round(calpa, 2),
            "speedup": round(calpa / srnet, 2),
-           "xla": {"srnet_infer_images_per_s": round(srnet_xla, 2), "calpa_srnet_infer_images_per_s": round(calpa_xla, 2),
+           "xla": {"srnet_infer_images_per_s": round(srnet_xla, 2),
+                   "calpa_srnet_infer_images_per_s": round(calpa_xla, 2),
                    "speedup": round(calpa_xla / srnet_xla, 2)},
            "stages": stages,
            "srnet_conv_params": count_conv_params(s), "calpa_srnet_conv_params": count_conv_params(c),

@@ -28,10 +28,3 @@ def save(name, results, out_dir=None, machine_info=None, path=None):
         json.dump(payload, f, indent=2)
     print(f"wrote {path}")
     return payload
-
-
-def timed(fn, repeat=1):
-    t = time.perf_counter()
-    for _ in range(repeat):
-        fn()
-    return (time.perf_counter() - t) / repeat

@@ -44,7 +44,8 @@ def main():
     model = bench_model("hybrid-type1", args.size, 2 * args.batch_pairs, 3, 1)
     rows["hybrid_type1_train_images_per_s"] = model["train_images_per_s"]
     rows["pipeline_over_training_ratio"] = round(rows["tfrecord_coefficients"] / model["train_images_per_s"], 1)
-    rows["gzip_pipeline_over_training_ratio"] = round(rows["tfrecord_gzip_coefficients"] / model["train_images_per_s"], 1)
+    rows["gzip_pipeline_over_training_ratio"] = round(
+        rows["tfrecord_gzip_coefficients"] / model["train_images_per_s"], 1)
     print(rows)
     save("pipeline", {"size": args.size, "batch_pairs": args.batch_pairs, "cores": os.cpu_count(), **rows})
 

@@ -148,7 +148,8 @@ def main():
             m = summarize(s, y)
             m["train_seconds"] = round(secs, 1)
             if method in DEEP:
-                m["conv_params"] = count_conv_params(build_model(method, input_shape=(args.size, args.size, 1)))
+                size = (args.size, args.size, 1)
+                m["conv_params"] = count_conv_params(build_model(method, input_shape=size, input_kind="spatial"))
             results[alg][method] = m
             print(json.dumps(m), flush=True)
         if args.ensemble > 1 and "hybrid-type1" in methods and alg in ensemble_algs:

@@ -16,7 +16,6 @@ from data_tools.manifest import (ManifestError, inside, numbered_records, plain_
 from kerastego.fileio import holds_folder_lock, remove_stale_temporaries, temporary_path
 
 CROPS = ("left-top", "center", "tiles")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".pgm", ".ppm", ".webp")
 MANIFEST = "covers.jsonl"
 
 

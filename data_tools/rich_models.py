@@ -88,7 +88,8 @@ def feature_matrix(kind, paths, cache_dir, workers=None):
         return np.load(cache), cache
     from data_tools.parallel import run_local
     # isolate: sealwatch loads torch, which must not meet the caller's TensorFlow
-    x = np.stack(list(run_local(functools.partial(features, kind), paths, workers, desc=f"{kind} features", isolate=True,
+    x = np.stack(list(run_local(functools.partial(features, kind), paths, workers, desc=f"{kind} features",
+                                isolate=True,
                                 ordered=True)))
     np.save(cache + ".tmp.npy", x)
     os.replace(cache + ".tmp.npy", cache)

@@ -31,4 +31,8 @@ KERAS_POLICY = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixe
 FLOAT32 = "float32"
 INFERENCE_PRECISION_HELP = ("Compute the model in float32 (off), bfloat16 or float16, whatever it was trained in; "
                             "its frozen first stage, first block and softmax head stay float32.")
+# the version of every file format kerastego writes (checkpoints, run.json, architecture JSON,
+# exports, scan outputs): a reader refuses any other in one line; 0.1.0 reads only its own
+FORMAT_VERSION = 1
+ARCHITECTURE_RECORD = "kerastego"   # extra top-level key of an architecture JSON: format version and family
 TTA_VIEWS = (1, 2, 4, 8)                # test-time flips/rotations averaged per image

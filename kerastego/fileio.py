@@ -6,6 +6,7 @@ output pattern a user globs (`train-*`, `*.jpg`) can ever pick a half-written fi
 a job removes the ones a killed run left before it starts writing.
 """
 import glob
+import json
 import os
 
 _TMP = ".tmp"
@@ -91,13 +92,44 @@ def whole_lines(path):
     return data[:end].decode("utf-8", errors="replace"), end, len(data)
 
 
-def cut_to_whole_lines(path):
+def cut_to_whole_lines(path, block=1 << 16):
     """Truncate a line-per-record file (JSON Lines) to its last whole line, so what is
-    appended next never follows a cut line; returns the bytes removed."""
+    appended next never follows a cut line; returns the bytes removed. It reads back
+    from the end only, so a large file costs no memory."""
     if not os.path.exists(path):
         return 0
-    _, end, size = whole_lines(path)
-    if end < size:
-        with open(path, "r+b") as f:
+    with open(path, "r+b") as f:
+        size = end = f.seek(0, os.SEEK_END)
+        while end > 0:
+            start = max(0, end - block)
+            f.seek(start)
+            newline = f.read(end - start).rfind(b"\n")
+            if newline >= 0:
+                end = start + newline + 1
+                break
+            end = start
+        if end < size:
             f.truncate(end)
     return size - end
+
+
+def write_json(path, payload, **dump_options):
+    """Write `payload` as JSON atomically (a temporary file renamed into place): a reader
+    never sees half a file, and a kill leaves the former version. NaN is refused."""
+    tmp = temporary_path(path)
+    with open(tmp, "w") as f:
+        json.dump(payload, f, allow_nan=False, **dump_options)
+    os.replace(tmp, path)
+    return path
+
+
+def read_versioned_json(path, what):
+    """The JSON object at `path` when its "format_version" is kerastego's FORMAT_VERSION;
+    ValueError naming the file and the version otherwise."""
+    from kerastego.conventions import FORMAT_VERSION
+    with open(path) as f:
+        payload = json.load(f)
+    version = payload.get("format_version") if isinstance(payload, dict) else None
+    if version != FORMAT_VERSION:
+        raise ValueError(f"{path}: {what} of format {version} (this kerastego reads format {FORMAT_VERSION})")
+    return payload

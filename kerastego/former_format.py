@@ -10,6 +10,9 @@ import json
 import os
 import zipfile
 
+from kerastego.conventions import ARCHITECTURE_RECORD, FORMAT_VERSION
+from kerastego.fileio import write_json
+
 FORMER_CLASSES = {"ColumnPairConv2D": "Conv2D", "PairedInputGradConv2D": "Conv2D", "PointwiseConv2D": "Conv2D",
                   "PointwiseStridedConv2D": "Conv2D", "FusedBatchNormalization": "BatchNormalization"}
 CONVERT_HINT = "convert it once with: bin/convert_model OLD NEW"
@@ -75,8 +78,10 @@ def convert(src, dst):
         with open(src) as f:
             payload = json.load(f)
         found = former_classes(payload)
-        with open(dst, "w") as f:
-            json.dump(_converted(payload), f, indent=1)
+        converted = _converted(payload)
+        if isinstance(converted.get(ARCHITECTURE_RECORD), dict):      # the family is known: the record is now
+            converted[ARCHITECTURE_RECORD] = {**converted[ARCHITECTURE_RECORD], "format_version": FORMAT_VERSION}
+        write_json(dst, converted, indent=1)
         return found
     payload = read_keras_config(src)
     with zipfile.ZipFile(src) as old, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as new:

@@ -11,7 +11,7 @@ import numpy as np
 from kerastego.conventions import COEFFICIENTS, METADATA_SIGNATURE, QUANT_TABLE
 
 SIGNATURE = "serving_default"
-
+GRPC_SCHEME = "grpc://"
 
 
 def validate_inputs(coefficients, quant_tables, size=None):
@@ -100,6 +100,20 @@ def _fetch(request, timeout):
     return result["reply"]
 
 
+def checked_metadata(size, tables, where):
+    """{"size", "tables"} from an export's metadata signature, or ServerError naming `where`
+    when the size is no positive multiple of 8 or a table is not finite and positive."""
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0 or size % 8:
+        raise ServerError(f"{where}: metadata: input_size {size!r} is not a positive multiple of 8")
+    try:
+        tables = np.asarray(tables, dtype=np.float64).reshape(-1, 8, 8)
+    except (TypeError, ValueError) as e:
+        raise ServerError(f"{where}: metadata: malformed answer ({_one_line(e)})") from None
+    if not (np.all(np.isfinite(tables)) and np.all(tables > 0)):
+        raise ServerError(f"{where}: metadata: training quant tables are not finite positive numbers")
+    return {"size": size, "tables": list(tables)}
+
+
 class RestDetector:
     """A detector backed by a TF Serving REST endpoint (host:port). Every reply is validated
     (JSON, numbers, finite, in [0, 1], one per tile) and every request bounded in time."""
@@ -135,15 +149,9 @@ class RestDetector:
         if status != 200 or not isinstance(outputs, dict):
             raise ServerError(f"{self.url}: metadata: HTTP {status}: {_one_line(reply)}")
         try:
-            size = outputs["input_size"]
-            tables = np.asarray(outputs["training_quant_tables"], dtype=np.float64).reshape(-1, 8, 8)
-        except (KeyError, TypeError, ValueError) as e:
-            raise ServerError(f"{self.url}: metadata: malformed answer ({_one_line(e)})") from None
-        if isinstance(size, bool) or not isinstance(size, int) or size <= 0 or size % 8:
-            raise ServerError(f"{self.url}: metadata: input_size {size!r} is not a positive multiple of 8")
-        if not (np.all(np.isfinite(tables)) and np.all(tables > 0)):
-            raise ServerError(f"{self.url}: metadata: training quant tables are not finite positive numbers")
-        return {"size": size, "tables": list(tables)}
+            return checked_metadata(outputs["input_size"], outputs["training_quant_tables"], self.url)
+        except KeyError as e:
+            raise ServerError(f"{self.url}: metadata: malformed answer (no {e})") from None
 
     def _size_from_the_signature(self):
         """Ask the signature: one 8x8 tile is refused with "this model takes SxS
@@ -166,3 +174,73 @@ class RestDetector:
         if not isinstance(outputs, dict) or "probability" not in outputs:
             raise ServerError(f"{self.url}: the answer has no outputs.probability: {_one_line(reply)}")
         return check_probabilities(outputs["probability"], len(coefficients), self.url)
+
+
+class GrpcDetector:
+    """A detector backed by TF Serving's gRPC PredictionService (grpc://host:port), through
+    tensorflow-serving-api's stubs. Like RestDetector: the tile size and training quality
+    come from the export's metadata signature, every reply is validated (float
+    probabilities, finite, in [0, 1], one per tile) and every call has a deadline."""
+
+    def __init__(self, target, model_name, timeout=60):
+        import grpc
+        from tensorflow_serving.apis import prediction_service_pb2_grpc
+        self.target = target[len(GRPC_SCHEME):] if target.startswith(GRPC_SCHEME) else target
+        self.where = f"{GRPC_SCHEME}{self.target}/{model_name}"
+        self.model_name, self.timeout, self._grpc = model_name, timeout, grpc
+        self.channel = grpc.insecure_channel(self.target, options=[("grpc.max_receive_message_length", 64 << 20),
+                                                                   ("grpc.max_send_message_length", 256 << 20)])
+        self.stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
+        metadata = self._metadata()
+        if metadata is None:
+            raise ServerError(f"{self.where}: the model has no {METADATA_SIGNATURE} signature: "
+                              f"its tile size is unknown (export it again with bin/export)")
+        self.size, self.training_tables = metadata["size"], metadata["tables"]
+
+    def _predict(self, request):
+        try:
+            return self.stub.Predict(request, timeout=self.timeout)
+        except self._grpc.RpcError as e:
+            code = e.code().name if hasattr(e, "code") and e.code() else "UNKNOWN"
+            details = e.details() if hasattr(e, "details") else e
+            raise ServerError(f"{self.where}: {code}: {_one_line(details)}") from None
+
+    def _output(self, reply, name):
+        import tensorflow as tf
+        if name not in reply.outputs:
+            raise ServerError(f"{self.where}: the answer has no output {name!r} (it has {sorted(reply.outputs)})")
+        try:
+            return tf.make_ndarray(reply.outputs[name])
+        except Exception as e:   # a malformed TensorProto: TF raises TypeError/ValueError/...
+            raise ServerError(f"{self.where}: output {name!r} is not a tensor ({_one_line(e)})") from None
+
+    def _metadata(self):
+        from tensorflow_serving.apis import predict_pb2
+        request = grpc_request(np.zeros((1, 8, 8), np.int16), np.ones((1, 8, 8)), self.model_name, METADATA_SIGNATURE)
+        del request.inputs[COEFFICIENTS]                   # the metadata signature takes the table only
+        try:
+            reply = self._predict(request)
+        except ServerError as e:
+            if "INVALID_ARGUMENT" in str(e) or "NOT_FOUND" in str(e) or "FAILED_PRECONDITION" in str(e):
+                return None
+            raise
+        assert isinstance(reply, predict_pb2.PredictResponse)
+        size = self._output(reply, "input_size")
+        if size.shape != () or size.dtype.kind not in "iu":
+            raise ServerError(f"{self.where}: metadata: input_size is not one integer")
+        return checked_metadata(int(size), self._output(reply, "training_quant_tables"), self.where)
+
+    def __call__(self, coefficients, quant_tables):
+        reply = self._predict(grpc_request(coefficients, quant_tables, self.model_name))
+        probs = self._output(reply, "probability")
+        if probs.dtype.kind != "f" or probs.ndim != 1:
+            raise ServerError(f"{self.where}: probability is a {probs.dtype} tensor of shape {probs.shape}, "
+                              f"not one float per tile")
+        return check_probabilities(probs.astype(np.float64).tolist(), len(coefficients), self.where)
+
+
+def server_detector(server, model_name, timeout=60):
+    """GrpcDetector for grpc://host:port, RestDetector for host:port (or http://host:port)."""
+    if server.startswith(GRPC_SCHEME):
+        return GrpcDetector(server, model_name, timeout)
+    return RestDetector(server.removeprefix("http://"), model_name, timeout=timeout)

@@ -17,7 +17,7 @@ def built_models():
     """{model name: the output shape its builder gives with the spatial input}; the
     coefficient input builds, and computes, in load_differences from the files TensorFlow saved."""
     from kerastego.models import build_model, model_names
-    return {name: list(build_model(name, (64, 64, 1)).output.shape[1:]) for name in model_names()}
+    return {name: list(build_model(name, (64, 64, 1), input_kind="spatial").output.shape[1:]) for name in model_names()}
 
 
 def load_differences(work):
@@ -44,7 +44,7 @@ def qt_gradients():
     x = jnp.asarray(np.random.default_rng(1).normal(128, 30, (2, 32, 32, 1)).astype(np.float32))
     out = {}
     for name in ("hybrid-type1", "hybrid-type1-noqt"):
-        m = build_model(name, (32, 32, 1))
+        m = build_model(name, (32, 32, 1), input_kind="spatial")
         trainable = [v.value for v in m.trainable_variables]
         frozen = [v.value for v in m.non_trainable_variables]
         grad = jax.grad(lambda image: jnp.sum(m.stateless_call(trainable, frozen, image, training=True)[0][:, 1]))(x)
@@ -70,11 +70,29 @@ def native_training(work):
             "epoch_losses": [float(v) for v in history.history["loss"]]}
 
 
+def scan_rows(work):
+    """{model file: {file: probability}} of a local scan of the real pairs' covers with
+    each .keras file in scan/ (a coefficient-input and a spatial-input model)."""
+    from kerastego.jobs.detect import KerasDetector
+    from kerastego.jobs.scan import scan
+    folder = os.path.join(work, "scan")
+    if not os.path.isdir(folder):
+        return None
+    out = {}
+    for name in sorted(n for n in os.listdir(folder) if n.endswith(".keras")):
+        output = os.path.join(work, f"{name}.jsonl")
+        scan([os.path.join(work, "pairs", "covers")], KerasDetector(os.path.join(folder, name)), output, name,
+             batch_size=16, workers=0)
+        with open(output) as f:
+            out[name] = {r["file"]: r["probability"] for r in map(json.loads, f.read().splitlines()[1:])}
+    return out
+
+
 def main(work):
     import keras
     import kerastego  # noqa: F401
     result = {"backend": keras.backend.backend(), "built": built_models(), "load": load_differences(work),
-              "qt_gradients": qt_gradients(), "native": native_training(work)}
+              "qt_gradients": qt_gradients(), "native": native_training(work), "scan": scan_rows(work)}
     result["tensorflow_imported"] = "tensorflow" in sys.modules
     print(json.dumps(result))
 

@@ -89,3 +89,27 @@ def juniward_pairs(tmp_path_factory):
     covers = cover_index(str(root / "covers"))
     _, stegos = stego_index(str(root / "stego"))
     return [(covers[c]["path"], stegos[c]) for c in sorted(stegos)]
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory, real_jpegs):
+    """What a corpus scan meets: good QF75 files, a 128x64 one (2 tiles), a QF30 one, a non-JPEG and a cut JPEG."""
+    import shutil
+    import jpeglib
+    from skimage import data
+    from kerastego.models import build_model
+    from kerastego.models.quality import table_for_quality, with_training_tables
+    root = tmp_path_factory.mktemp("corpus")
+    (root / "sub").mkdir()
+    for p in real_jpegs[:6]:
+        shutil.copy(p, root / "sub" / p.name)
+    wide = data.camera()[:64, :128]
+    jpeglib.from_spatial(np.ascontiguousarray(wide)[..., None]).write_spatial(str(root / "wide.jpg"), qt=75)
+    jpeglib.from_spatial(np.ascontiguousarray(wide[:, :64])[..., None]).write_spatial(str(root / "qf30.jpg"), qt=30)
+    (root / "notes.txt").write_text("not a picture")
+    whole = real_jpegs[0].read_bytes()
+    (root / "cut.jpg").write_bytes(whole[:len(whole) // 2])
+    model = with_training_tables(build_model("hybrid-type2", (64, 64, 1), input_kind="coefficients"),
+                                 [table_for_quality(75)])
+    model.save(root / "model.keras")
+    return root

@@ -4,7 +4,7 @@ process of its own, on models and inputs the TensorFlow side saved here.
 Under JAX: every registered model builds (the spatial input here, the coefficient input from
 the saved files) with no TensorFlow imported;
 every .keras file saved under TensorFlow, the authors' imported CALPA-SRNet included,
-gives TensorFlow's probabilities; the Q&T gradient to the DCT stage is exactly zero;
+gives TensorFlow's probabilities, and so does a local corpus scan; the Q&T gradient to the DCT stage is exactly zero;
 model.fit on real cover/stego pairs lowers the training loss."""
 import json
 import os
@@ -70,7 +70,25 @@ def saved(tmp_path_factory, real_jpegs, small_dataset, request):
         expected[AUTHORS] = _authors_model(work, request.getfixturevalue("juniward_pairs"))
     np.savez(work / "expected.npz", **expected)
     _pairs(work, small_dataset)
+    _scan_models(work)
     return work
+
+
+def _scan_models(work):
+    """Two hybrids for the scan under each backend, and the rows TensorFlow's scan gives."""
+    from kerastego.jobs.detect import KerasDetector
+    from kerastego.jobs.scan import scan
+    (work / "scan").mkdir()
+    expected = {}
+    for kind in ("coefficients", "spatial"):
+        keras.utils.set_random_seed(7)
+        name = f"{kind}.keras"
+        build_model("hybrid-type1", (64, 64, 1), input_kind=kind).save(work / "scan" / name)
+        scan([str(work / "pairs" / "covers")], KerasDetector(str(work / "scan" / name)), str(work / f"tf-{name}.jsonl"),
+             name, batch_size=16, workers=0)
+        rows = (work / f"tf-{name}.jsonl").read_text().splitlines()[1:]
+        expected[name] = {r["file"]: r["probability"] for r in map(json.loads, rows)}
+    (work / "scan_expected.json").write_text(json.dumps(expected))
 
 
 def run_checks(work, backend):
@@ -108,6 +126,16 @@ def test_qt_gradient_to_the_dct_stage_is_exactly_zero_under_jax(jax_result):
     grads = jax_result["qt_gradients"]
     assert grads["hybrid-type1"] == 0.0
     assert grads["hybrid-type1-noqt"] > 0.0    # the same model without Q&T passes gradient: the check can fail
+
+
+def test_a_scan_under_jax_gives_tensorflows_rows_without_tensorflow(jax_result, saved):
+    expected = json.loads((saved / "scan_expected.json").read_text())
+    got = jax_result["scan"]
+    assert set(got) == {"coefficients.keras", "spatial.keras"}
+    for name, rows in expected.items():
+        assert set(got[name]) == set(rows) and len(rows) == 64
+        assert max(abs(got[name][f] - p) for f, p in rows.items()) <= 1e-5, name
+    assert jax_result["tensorflow_imported"] is False
 
 
 def test_model_fit_on_real_pairs_lowers_the_training_loss_under_jax(jax_result):

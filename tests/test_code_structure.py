@@ -4,7 +4,6 @@ too) of the package and data_tools, so a cycle or an upward import fails here.""
 import ast
 import os
 
-import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # longest prefix wins; a module may import only modules of a lower or equal rank

@@ -12,8 +12,6 @@ from kerastego.data.augment import dihedral
 from kerastego.data.schema import parse_pair
 from kerastego.layers.jpeg import decompress_tf
 
-OUTPUTS = INPUT_KINDS
-
 
 class DataError(ValueError):
     """A dataset file that cannot be used, named in the message."""
@@ -41,7 +39,8 @@ def count_and_check(file_pattern):
             for _ in tf.data.TFRecordDataset(f, compression_type=compression_of(f)):
                 n += 1
         except (tf.errors.DataLossError, tf.errors.OutOfRangeError) as e:
-            raise DataError(f"{f}: truncated or corrupt TFRecord after {n} records ({e.message.splitlines()[0]})") from e
+            raise DataError(f"{f}: truncated or corrupt TFRecord after {n} records "
+                            f"({e.message.splitlines()[0]})") from e
         counts[f] = n
     return counts
 
@@ -71,7 +70,7 @@ def _pair_to_images(ex, op=None):
     }
 
 
-def make_dataset(file_pattern, batch_pairs, training, image_size=None, output="coefficients",
+def make_dataset(file_pattern, batch_pairs, training, image_size=None, input_kind="coefficients",
                  augment=None, shuffle_buffer=2048, seed=None, deterministic=None, repeat=None,
                  with_ids=False, cycle_length=8, data_service=None, shard=None):
     """Build the input pipeline.
@@ -79,7 +78,7 @@ def make_dataset(file_pattern, batch_pairs, training, image_size=None, output="c
     Yields (x, labels) with 2*batch_pairs images per batch, or (x, labels, cover_ids)
     when with_ids. x is {"coefficients": int16 (B, H, W), "quant_table": (B, 8, 8)}
     for models built with input_kind="coefficients", or float32 (B, H, W, 1)
-    non-rounded decompressed images for output="spatial".
+    non-rounded decompressed images for input_kind="spatial".
     augment (default: training) applies one random dihedral op per pair.
     data_service: a tf.data service dispatcher address ("grpc://host:port") to
     move parsing and augmentation to remote workers.
@@ -87,8 +86,8 @@ def make_dataset(file_pattern, batch_pairs, training, image_size=None, output="c
     deterministic (default: not training): evaluation must read images in the same
     order on every run, or scores of several models cannot be lined up.
     """
-    if output not in OUTPUTS:
-        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    if input_kind not in INPUT_KINDS:
+        raise ValueError(f"input_kind must be one of {INPUT_KINDS}, got {input_kind!r}")
     if batch_pairs < 1:
         raise ValueError(f"batch_pairs must be >= 1, got {batch_pairs}")
     augment = training if augment is None else augment
@@ -123,7 +122,7 @@ def make_dataset(file_pattern, batch_pairs, training, image_size=None, output="c
 
     def flatten(b):
         b = {k: tf.reshape(v, tf.concat([[-1], tf.shape(v)[2:]], 0)) for k, v in b.items()}
-        if output == "spatial":
+        if input_kind == "spatial":
             x = decompress_tf(b[COEFFICIENTS], b[QUANT_TABLE])
         else:
             x = {COEFFICIENTS: b[COEFFICIENTS], QUANT_TABLE: b[QUANT_TABLE]}

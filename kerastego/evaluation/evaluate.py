@@ -17,6 +17,7 @@ from kerastego.models.inputs import model_input
 from kerastego.models.precision import with_precision
 from kerastego.models.quality import quality_warning, training_tables
 from kerastego.models.saving import load_model as load_saved_model
+from kerastego.fileio import read_versioned_json, write_json
 
 
 def predict_split(model, pattern, batch_pairs=32, views=1, allow_partial=False, jit_compile=False):
@@ -27,7 +28,7 @@ def predict_split(model, pattern, batch_pairs=32, views=1, allow_partial=False, 
     if views not in TTA_VIEWS:
         raise ValueError(f"views must be one of {TTA_VIEWS}, got {views}")
     kind, size = model_input(model)
-    ds = make_dataset(pattern, batch_pairs, training=False, image_size=size, output=kind, with_ids=True)
+    ds = make_dataset(pattern, batch_pairs, training=False, image_size=size, input_kind=kind, with_ids=True)
     predict = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
     probs, labels, ids = [], [], []
     try:
@@ -85,8 +86,7 @@ def _trained_on_warnings(name, path, test_data):
     run = os.path.join(os.path.dirname(path), "run.json") if isinstance(path, str) else None
     if not run or not os.path.exists(run):
         return []
-    with open(run) as f:
-        train_data = json.load(f).get("train_data")
+    train_data = read_versioned_json(run, "a run record").get("train_data")
     return overlap_warnings(f"{name}'s training data", train_data, "test_data", test_data) if train_data else []
 
 
@@ -123,8 +123,7 @@ def evaluate(model_paths, test_data, out_dir=None, names=None, batch_pairs=32, t
         curves["ensemble (mean prob.)"] = (mean, labels)
     if out_dir:
         os.makedirs(out_dir, exist_ok=True)
-        with open(os.path.join(out_dir, "report.json"), "w") as f:
-            json.dump(report, f, indent=2)
+        write_json(os.path.join(out_dir, "report.json"), report, indent=2)
         plot_roc(curves, os.path.join(out_dir, "roc.png"), title=f"ROC on {os.path.basename(test_data)}")
     return report
 

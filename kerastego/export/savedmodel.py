@@ -16,15 +16,13 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from kerastego.conventions import COEFFICIENTS, IMAGE, METADATA_SIGNATURE, QUANT_TABLE
+from kerastego.conventions import COEFFICIENTS, FORMAT_VERSION, IMAGE, METADATA_SIGNATURE, QUANT_TABLE
 from kerastego.fileio import FolderLock
 from kerastego.layers import decompress_tf
 from kerastego.models.inputs import model_input, pixel_range_model
 from kerastego.models.precision import with_precision
 from kerastego.models.quality import training_tables
 from kerastego.models.saving import load_model as load_saved_model
-
-OUTPUTS = ("probability", "class", "vote")
 
 
 class ExportModule(tf.Module):
@@ -34,6 +32,7 @@ class ExportModule(tf.Module):
         self.size = size
         # the tile size, for clients: the signatures take any shape and check it in-graph
         self.input_size = tf.Variable(size, dtype=tf.int64, trainable=False, name="input_size")
+        self.format_version = tf.Variable(FORMAT_VERSION, dtype=tf.int64, trainable=False, name="format_version")
         # the JPEG qualities the members were trained at (detect warns on other files)
         tables = {tuple(t.ravel()) for m in models for t in training_tables(m)}
         self.training_quant_tables = tf.Variable(np.reshape(sorted(tables) or np.zeros((0, 64)), (-1, 8, 8)),

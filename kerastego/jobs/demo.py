@@ -2,11 +2,11 @@
 -> nsF5 and J-UNIWARD stego -> TFRecords split by source photo -> train the hybrid
 model on CPU -> evaluate on held-out photos (and J-UNIWARD as a mismatch test)
 -> table and plots. Every stage resumes if the job is run again."""
-import json
 import os
 import time
 
 from data_tools.bundled import bundled_photos
+from kerastego.fileio import write_json
 from kerastego.jobs.experiment import Experiment
 
 
@@ -91,8 +91,7 @@ def run_demo(out_dir="demo_out", size=128, stride=32, max_per_source=300, payloa
         print(format_report(report))
     out = {"timings_seconds": {k: round(v, 1) for k, v in timings.items()}, "train": summary,
            "evaluation": results}
-    with open(os.path.join(out_dir, "demo.json"), "w") as f:
-        json.dump(out, f, indent=2, default=str)
+    write_json(os.path.join(out_dir, "demo.json"), out, indent=2, default=str)
     print(f"\nplots: {out_dir}/train/curves.png, {out_dir}/eval_nsf5/roc.png, {out_dir}/eval_juniward/roc.png")
     print(f"report: {out_dir}/demo.json; TensorBoard: tensorboard --logdir {out_dir}/train/logs")
     return out

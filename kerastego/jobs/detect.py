@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from kerastego.conventions import COEFFICIENTS, QUANT_TABLE, TTA_VIEWS
+from kerastego.conventions import COEFFICIENTS, FORMAT_VERSION, QUANT_TABLE, TTA_VIEWS
 from kerastego.jpeg_io import JpegError, extra_bytes, read_coefficients
 from kerastego.models.quality import quality_warning
 from kerastego.serving import ServerError
@@ -61,24 +61,48 @@ def tiles(coefficients, size):
 
 
 class KerasDetector:
-    """A .keras model as f(coefficients (N, S, S) int16, quant tables (N, 8, 8)) -> probabilities."""
+    """A .keras model as f(coefficients (N, S, S) int16, quant tables (N, 8, 8)) -> probabilities,
+    under whichever Keras backend is active: a tf.function under TensorFlow, the backend's
+    compiled predict step (a jitted function under JAX) otherwise, so no TensorFlow-only
+    part runs outside TensorFlow."""
 
     def __init__(self, path, mixed_precision="off"):
-        import tensorflow as tf
+        import keras
         from kerastego.models.inputs import model_input
-        from kerastego.layers import decompress_tf
         from kerastego.models.precision import load_model
         from kerastego.models.quality import training_tables
         self.model = load_model(path, mixed_precision)
         self.kind, self.size = model_input(self.model)
         self.training_tables = training_tables(self.model)
-        if self.kind == COEFFICIENTS:
-            self._fn = tf.function(lambda c, q: self.model({COEFFICIENTS: c, QUANT_TABLE: q}, training=False))
+        if keras.backend.backend() == "tensorflow":
+            self._fn = self._tf_function()
         else:
-            self._fn = tf.function(lambda c, q: self.model(decompress_tf(c, q), training=False))
+            net = self.model if self.kind == COEFFICIENTS else _with_coefficient_input(self.model, self.size)
+            self._fn = lambda c, q: net.predict_on_batch({COEFFICIENTS: c, QUANT_TABLE: q})
+
+    def _tf_function(self):
+        """One graph for every batch size (a new size traced again would cost seconds)."""
+        import tensorflow as tf
+        from kerastego.layers import decompress_tf
+        signature = [tf.TensorSpec([None, self.size, self.size], tf.int16), tf.TensorSpec([None, 8, 8], tf.float32)]
+        if self.kind == COEFFICIENTS:
+            fn = tf.function(lambda c, q: self.model({COEFFICIENTS: c, QUANT_TABLE: q}, training=False),
+                             input_signature=signature)
+        else:
+            fn = tf.function(lambda c, q: self.model(decompress_tf(c, q), training=False), input_signature=signature)
+        return lambda c, q: fn(c, q).numpy()
 
     def __call__(self, coefficients, quant_tables):
-        return self._fn(coefficients, quant_tables).numpy()[:, 1]
+        return np.asarray(self._fn(coefficients, quant_tables))[:, 1]
+
+
+def _with_coefficient_input(model, size):
+    """A spatial-input model behind an in-graph JpegDecompress (pixel range, +128)."""
+    import keras
+    from kerastego.layers import JpegDecompress
+    coef = keras.Input((size, size), dtype="int16", name=COEFFICIENTS)
+    qt = keras.Input((8, 8), dtype="float32", name=QUANT_TABLE)
+    return keras.Model({COEFFICIENTS: coef, QUANT_TABLE: qt}, model(JpegDecompress(dtype="float32")([coef, qt])))
 
 
 class SavedModelDetector:
@@ -92,12 +116,14 @@ class SavedModelDetector:
         if not trust_model:
             check_saved_model_ops(path)
         self.loaded = tf.saved_model.load(path)
+        version = getattr(self.loaded, "format_version", None)
+        version = None if version is None else int(version.numpy())
+        if version != FORMAT_VERSION or "serving_default" not in self.loaded.signatures:
+            raise ModelPathError(f"{path}: an export of format {version} (this kerastego reads format "
+                                 f"{FORMAT_VERSION}): export the .keras model again with bin/export")
         self.fn = self.loaded.signatures["serving_default"]
-        size = getattr(self.loaded, "input_size", None)   # exports before it: a fixed input shape
-        self.size = int(size.numpy()) if size is not None else int(
-            self.fn.structured_input_signature[1][COEFFICIENTS].shape[1])
-        recorded = getattr(self.loaded, "training_quant_tables", None)   # exports before the record: none
-        self.training_tables = [] if recorded is None else list(recorded.numpy())
+        self.size = int(self.loaded.input_size.numpy())
+        self.training_tables = list(self.loaded.training_quant_tables.numpy())
 
     def __call__(self, coefficients, quant_tables):
         return self.fn(coefficients=coefficients, quant_table=quant_tables)["probability"].numpy()
@@ -134,6 +160,17 @@ def load_detector(path, mixed_precision="off", trust_model=False):
         return KerasDetector(path, mixed_precision)
     except Exception as e:   # Keras raises ValueError, zipfile/OSError... for a file that is no model
         raise ModelPathError(f"{path}: not a .keras model ({e.__class__.__name__}: {str(e).splitlines()[0]})") from e
+
+
+def open_detector(model=None, server=None, model_name="kerastego", mixed_precision="off", trust_model=False):
+    """The detector of a --model path or a --server address (grpc://host:port or host:port
+    for REST); ModelPathError or ServerError saying what is wrong."""
+    if bool(model) == bool(server):
+        raise ValueError("give exactly one of model or server")
+    if server:
+        from kerastego.serving import server_detector
+        return server_detector(server, model_name)
+    return load_detector(model, mixed_precision, trust_model)
 
 
 def _views(chunk, qts, views):
@@ -269,5 +306,6 @@ def format_rows(rows, fmt="table"):
             note = f"  ({printable(r['note'])})" if r["note"] else ""
             verdict = f"{r['verdict']}?" if r.get("quality_warning") else r["verdict"]
             warn = f"  UNRELIABLE: {r['quality_warning']}" if r.get("quality_warning") else ""
-            lines.append(f"{verdict:<6} p={r['probability']:.4f}  tiles={r['tiles']:<3} {printable(r['file'])}{note}{warn}")
+            lines.append(f"{verdict:<6} p={r['probability']:.4f}  tiles={r['tiles']:<3} "
+                         f"{printable(r['file'])}{note}{warn}")
     return "\n".join(lines)

@@ -20,7 +20,7 @@ def load_validation(model, pattern, max_images=512, batch_pairs=32):
     """Validation images (as the model takes them) and labels, in memory."""
     kind, size = model_input(model)
     xs, ys = [], []
-    for x, y in make_dataset(pattern, batch_pairs, training=False, image_size=size, output=kind):
+    for x, y in make_dataset(pattern, batch_pairs, training=False, image_size=size, input_kind=kind):
         xs.append(x)
         ys.append(y.numpy())
         if sum(len(v) for v in ys) >= max_images:

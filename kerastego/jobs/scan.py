@@ -1,6 +1,6 @@
-"""Scanning a corpus on one machine: every JPEG under the given paths, read and tiled in
-worker processes, tiles of many files packed into full model batches, one JSON Lines row
-per file written (and flushed) as soon as the file is scored.
+"""Scanning a corpus on one machine: every JPEG under the given paths, read and tiled
+(between model calls, or in worker processes), tiles of many files packed into full model batches, one JSON Lines row
+per file written (and flushed) as soon as the file is scored, as JSON Lines or CSV.
 
 The output is resumable: its first line names the model, and a re-run with the same
 output skips the files it already holds (same path, size and mtime), after cutting a
@@ -8,9 +8,13 @@ line a kill left half-written; another model is refused. Rows follow detect's ru
 (kerastego.jobs.detect: read_file, verdict, quality_warning), so a file gets the same
 row whichever of the two scored it.
 """
+import collections
 import concurrent.futures as cf
+import csv
 import glob
 import hashlib
+import io
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -19,22 +23,24 @@ import time
 
 import numpy as np
 
-from kerastego.fileio import cut_to_whole_lines, whole_lines
-from kerastego.jobs.detect import is_jpeg, read_file, skipped_row, verdict
+from kerastego.conventions import FORMAT_VERSION
+from kerastego.fileio import cut_to_whole_lines
+from kerastego.jobs.detect import CSV_FORMULA_STARTS, csv_cell, is_jpeg, printable, read_file, skipped_row, verdict
 from kerastego.models.quality import quality_warning
 from kerastego.serving import ServerError
 
 HEADER = "kerastego_scan"
-FORMAT_VERSION = 1
 
 
-def candidates(paths):
-    """(path, None) for each JPEG under `paths` (files, folders searched recursively, glob
-    patterns), or (path, why) for what is skipped; lazy, so a corpus is never listed whole."""
+def candidates(paths, patterns=True):
+    """(path, None) for each JPEG under `paths` (files, folders searched recursively, and
+    with `patterns` glob patterns), or (path, why) for what is skipped; lazy, so a corpus
+    is never listed whole. A path from a list file is literal (patterns=False): a file
+    named `[1].jpg` is that file."""
     for given in paths:
-        if glob.has_magic(given):
+        if patterns and glob.has_magic(given):
             matched = sorted(glob.iglob(given, recursive=True))
-            yield from candidates(matched) if matched else [(given, "no file matches the pattern")]
+            yield from candidates(matched, False) if matched else [(given, "no file matches the pattern")]
         elif os.path.isdir(given):
             for root, dirs, names in os.walk(given):
                 dirs.sort()
@@ -44,7 +50,19 @@ def candidates(paths):
             yield _candidate(given)
 
 
+def listed_paths(list_file):
+    """The paths in a text file, one per line (blank lines skipped), read lazily: a list of
+    millions of paths is never held whole. Each is taken as a command-line path is."""
+    with open(list_file, encoding="utf-8", errors="surrogateescape") as f:
+        for line in f:
+            path = line.rstrip("\r\n")
+            if path.strip():
+                yield path
+
+
 def _candidate(path):
+    if "\0" in path:
+        return path, "not a valid path (NUL character)"
     if not os.path.lexists(path):
         return path, "no such file"
     if not os.path.isfile(path):
@@ -76,41 +94,123 @@ def model_identity(path=None, server=None):
     return f"sha256 {digest.hexdigest()}"
 
 
-class ScanOutput:
-    """The JSON Lines output: a header line naming the model, then one row per file.
-    Opening an existing output repairs a cut last line, refuses another model or format
-    and collects the keys of the files already scored."""
+ROW_FIELDS = ("file", "probability", "verdict", "tiles", "note", "error", "quality_warning")
+FORMATS = ("jsonl", "csv")
 
-    def __init__(self, path, model):
-        self.path, self.model, self.done = path, model, set()
-        header = {HEADER: FORMAT_VERSION, "model": model}
-        if os.path.exists(path) and os.path.getsize(path):
-            self._resume(header)
-        else:
-            with open(path, "w") as f:
-                f.write(json.dumps(header) + "\n")
-        self._file = open(path, "a")
 
-    def _resume(self, header):
-        cut_to_whole_lines(self.path)           # a kill cut the last line: drop it, score it again
-        lines = whole_lines(self.path)[0].splitlines()
+class JsonlRows:
+    """JSON Lines: a header object, then one object per file with its key."""
+
+    @staticmethod
+    def header(model):
+        return [json.dumps({HEADER: FORMAT_VERSION, "model": model})]
+
+    @staticmethod
+    def parse_header(line):
         try:
-            found = json.loads(lines[0]) if lines else {}
+            found = json.loads(line)
         except json.JSONDecodeError:
-            found = {}
-        if found.get(HEADER) != FORMAT_VERSION:
-            raise ValueError(f"{self.path}: not a kerastego scan output (no header line): choose another --output")
-        if found.get("model") != header["model"]:
-            raise ValueError(f"{self.path}: written with another model ({found.get('model')}); this one is "
-                             f"{header['model']}: choose another --output")
-        for number, line in enumerate(lines[1:], start=2):
-            try:
-                self.done.add(tuple(json.loads(line)["key"]))
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise ValueError(f"{self.path}:{number}: not a scan row") from None
+            return None
+        return found if isinstance(found, dict) and found.get(HEADER) == FORMAT_VERSION else None
 
-    def write(self, row):
-        self._file.write(json.dumps(row, allow_nan=False) + "\n")
+    @staticmethod
+    def line(key, row):
+        return json.dumps({**row, "key": key}, allow_nan=False)
+
+    @staticmethod
+    def key(line):
+        return tuple(json.loads(line)["key"])
+
+    @staticmethod
+    def done_key(key):
+        return tuple(key)
+
+
+class CsvRows:
+    """CSV for spreadsheets: a first row `#kerastego_scan,1,model,<identity>`, the column
+    names, then one row per file. Text cells are printable (control characters as \\xNN,
+    so every record is one line) and formula-safe (kerastego.jobs.detect.csv_cell)."""
+
+    COLUMNS = ROW_FIELDS + ("size", "mtime_ns")
+
+    @classmethod
+    def header(cls, model):
+        return [cls._join(["#" + HEADER, FORMAT_VERSION, "model", model]), cls._join(cls.COLUMNS)]
+
+    @staticmethod
+    def _join(cells):
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="").writerow(cells)
+        return buf.getvalue()
+
+    @staticmethod
+    def parse_header(line):
+        cells = next(csv.reader([line]), [])
+        if len(cells) == 4 and cells[0] == "#" + HEADER and cells[1] == str(FORMAT_VERSION) and cells[2] == "model":
+            return {HEADER: FORMAT_VERSION, "model": cells[3]}
+        return None
+
+    @classmethod
+    def line(cls, key, row):
+        cells = [row[f] for f in ROW_FIELDS] + key[1:]
+        return cls._join(csv_cell(printable(c)) if isinstance(c, str) else ("" if c is None else c) for c in cells)
+
+    @classmethod
+    def key(cls, line):
+        cells = next(csv.reader([line]))
+        if len(cells) != len(cls.COLUMNS):
+            raise ValueError("wrong number of cells")
+        if cells[0].startswith("'") and cells[0][1:].startswith(CSV_FORMULA_STARTS):
+            cells[0] = cells[0][1:]
+        size, mtime = cells[-2:]
+        return cells[0], int(size) if size else None, int(mtime) if mtime else None
+
+    @staticmethod
+    def done_key(key):
+        return (printable(key[0]), *key[1:])
+
+
+class ScanOutput:
+    """The output file: a header naming the model, then one row per file (JSON Lines or
+    CSV, written and flushed row by row). Opening an existing output repairs a cut last
+    line, refuses another model, format or file kind, and collects the keys of the files
+    already scored."""
+
+    def __init__(self, path, model, fmt="jsonl"):
+        if fmt not in FORMATS:
+            raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+        self.path, self.model, self.rows, self.done = path, model, {"jsonl": JsonlRows, "csv": CsvRows}[fmt], set()
+        if os.path.exists(path) and os.path.getsize(path):
+            self._resume()
+        else:
+            with open(path, "w", newline="") as f:
+                f.write("".join(line + "\n" for line in self.rows.header(model)))
+        self._file = open(path, "a", newline="")
+
+    def _resume(self):
+        cut_to_whole_lines(self.path)           # a kill cut the last line: drop it, score it again
+        skip = len(self.rows.header(self.model))
+        with open(self.path, newline="", errors="replace") as f:
+            found = self.rows.parse_header(f.readline().rstrip("\r\n"))
+            if found is None:
+                raise ValueError(f"{self.path}: not a kerastego scan output in {self.rows.__name__[:-4].lower()} "
+                                 f"(no header line): choose another --output")
+            if found.get("model") != self.model:
+                raise ValueError(f"{self.path}: written with another model ({found.get('model')}); this one is "
+                                 f"{self.model}: choose another --output")
+            for number, line in enumerate(f, start=2):
+                if number <= skip:
+                    continue
+                try:
+                    self.done.add(self.rows.key(line.rstrip("\r\n")))
+                except (json.JSONDecodeError, csv.Error, KeyError, TypeError, ValueError, StopIteration):
+                    raise ValueError(f"{self.path}:{number}: not a scan row") from None
+
+    def scored(self, key):
+        return self.rows.done_key(key) in self.done
+
+    def write(self, key, row):
+        self._file.write(self.rows.line(key, row) + "\n")
         self._file.flush()
 
     def close(self):
@@ -211,11 +311,15 @@ class Progress:
             self.bar.close()
 
 
-def _jobs(paths, out, size, backend, emit):
+def _jobs(paths, list_file, out, size, backend, emit):
     """(path, size, backend) of each JPEG not yet in the output; skip rows emitted here."""
-    for path, why in candidates(paths):
+    listed = candidates(listed_paths(list_file), patterns=False) if list_file else ()
+    own = os.path.realpath(out.path)
+    for path, why in itertools.chain(candidates(paths), listed):
+        if why and os.path.realpath(path) == own:
+            continue                                   # the output itself, in a scanned folder
         key = file_key(path)
-        if tuple(key) in out.done:
+        if out.scored(key):
             continue
         if why:
             emit(key, skipped_row(path, why))
@@ -223,36 +327,45 @@ def _jobs(paths, out, size, backend, emit):
             yield path, size, backend
 
 
-def _read_all(jobs, workers):
-    """Results of _read_for_scan over `jobs`: in this process, or in `workers` spawned
-    processes with a bounded window in flight (memory does not grow with the corpus)."""
+def _read_all(jobs, workers, window):
+    """Results of _read_for_scan over `jobs`, in order: read by a thread of this process
+    (workers=0: the decoder and the model overlap where they release the GIL), or by
+    `workers` spawned processes; at most `window` files in flight either way, so memory
+    does not grow with the corpus."""
     if not workers:
-        yield from map(_read_for_scan, jobs)
+        with cf.ThreadPoolExecutor(1, thread_name_prefix="scan-reader") as pool:
+            pending = collections.deque()
+            for job in jobs:
+                pending.append(pool.submit(_read_for_scan, job))
+                if len(pending) >= window:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
         return
     with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
         pending = set()
         for job in jobs:
             pending.add(pool.submit(_read_for_scan, job))
-            if len(pending) >= 4 * workers:
+            if len(pending) >= window:
                 done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 yield from (f.result() for f in done)
         for f in cf.as_completed(pending):
             yield f.result()
 
 
-def scan(paths, detector, output, model, batch_size=64, workers=2, threshold=0.5, backend="jpeglib",
-         progress=None):
-    """Score every JPEG under `paths` into the JSON Lines file `output` (see the module
-    docstring); returns the summary {files, stego, unreliable, errors, skipped, seconds,
-    files_per_s} of this run."""
+def scan(paths, detector, output, model, batch_size=64, workers=0, threshold=0.5, backend="jpeglib",
+         progress=None, fmt="jsonl", list_file=None):
+    """Score every JPEG under `paths` and the paths listed in `list_file` (one per line,
+    read lazily) into `output`, JSON Lines or CSV (see the module docstring); returns the summary {files, stego,
+    unreliable, errors, skipped, seconds, files_per_s} of this run."""
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold must be a probability strictly between 0 and 1, got {threshold}")
-    out = ScanOutput(output, model)
+    out = ScanOutput(output, model, fmt)
     progress = progress or Progress()
     stats = {"files": 0, "stego": 0, "unreliable": 0, "errors": 0, "skipped": 0}
 
     def emit(key, row):
-        out.write({**row, "key": key})
+        out.write(key, row)
         stats["files"] += 1
         stats["stego"] += row["verdict"] == "stego"
         stats["unreliable"] += bool(row["quality_warning"]) and row["verdict"] is not None
@@ -263,7 +376,9 @@ def scan(paths, detector, output, model, batch_size=64, workers=2, threshold=0.5
     batcher = Batcher(detector, batch_size, threshold)
     tables = getattr(detector, "training_tables", [])
     try:
-        for key, row, parts, qt in _read_all(_jobs(paths, out, detector.size, backend, emit), workers):
+        jobs = _jobs(paths, list_file, out, detector.size, backend, emit)
+        window = 4 * workers or min(batch_size, 16)
+        for key, row, parts, qt in _read_all(jobs, workers, window):
             if row["error"]:
                 emit(key, row)
                 continue

@@ -130,10 +130,10 @@ def inference_rate(model, batch, steps, jit=False):
     return batch / _seconds_per_call(f, steps)
 
 
-def pipeline_rate(pattern, size, batch_pairs, batches, output):
+def pipeline_rate(pattern, size, batch_pairs, batches, input_kind):
     """Images/s the training input pipeline delivers (after three warm-up batches)."""
     from kerastego.data import make_dataset
-    it = iter(make_dataset(pattern, batch_pairs, training=True, image_size=size, output=output, seed=0))
+    it = iter(make_dataset(pattern, batch_pairs, training=True, image_size=size, input_kind=input_kind, seed=0))
     for _ in range(3):
         next(it)
     t = time.perf_counter()

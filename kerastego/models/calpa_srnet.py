@@ -84,7 +84,7 @@ def calpa_srnet_widths(rates=None):
     return {name: kept_count(base[name], g) for name, g in (rates or published_rates()).items()}
 
 
-def build_calpa_srnet(input_shape=(256, 256, 1), input_kind="spatial", rates=None, name="calpa_srnet"):
+def build_calpa_srnet(input_shape=(256, 256, 1), input_kind="coefficients", rates=None, name="calpa_srnet"):
     """SRNet with the widths the rates give (fresh weights: CALPA trains from scratch).
     rates: layer name -> gamma, or the path of an authors' .cfg rates file."""
     if isinstance(rates, str):

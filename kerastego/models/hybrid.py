@@ -70,7 +70,7 @@ SUBNETS = {"type1": type1_subnet, "type2": type2_subnet}
 
 def build_hybrid(input_shape=(256, 256, 1), subnet="type1", qt=DEFAULT_QT, kernel_size=5,
                  qt_mode="abs", fake_derivative=None, first_stride=None, head=(800, 400, 200),
-                 weight_decay=5e-4, input_kind="spatial", level_shift=LEVEL_SHIFT["hybrid"], name=None):
+                 weight_decay=5e-4, input_kind="coefficients", level_shift=LEVEL_SHIFT["hybrid"], name=None):
     """Build the hybrid framework.
 
     subnet: "type1", "type2", or a callable `f(x, prefix) -> flat features` (a subnet

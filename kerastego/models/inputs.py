@@ -10,11 +10,10 @@ import keras
 from kerastego.conventions import COEFFICIENTS, FLOAT32, IMAGE, INPUT_KINDS, QUANT_TABLE
 from kerastego.layers import JpegDecompress, LevelShift
 
-SPATIAL = IMAGE   # the spatial input's name (kept for callers of kerastego.models.SPATIAL)
 DECOMPRESS_LAYER = "jpeg_decompress"
 
 
-def model_inputs(input_shape, input_kind="spatial", level_shift=True):
+def model_inputs(input_shape, input_kind="coefficients", level_shift=True):
     """Return (inputs, x): the Keras inputs and the image tensor (B, H, W, 1) the
     network sees, with (level_shift=True) or without the +128 level shift."""
     if input_kind not in INPUT_KINDS:

@@ -24,10 +24,14 @@ def table_for_quality(quality):
     return np.clip(np.floor((STD_LUMINANCE * scale + 50) / 100), 1, 255)
 
 
+_EVERY_QUALITY = np.stack([table_for_quality(q) for q in range(1, 101)])   # (100, 8, 8), quality 1 first
+
+
 def estimate_quality(table):
-    """The libjpeg quality whose table is closest to `table` (exact for libjpeg files)."""
-    t = np.asarray(table, np.float64).reshape(8, 8)
-    return int(min(range(1, 101), key=lambda q: float(np.abs(table_for_quality(q) - t).sum())))
+    """The libjpeg quality whose table is closest to `table` (exact for libjpeg files; the
+    lowest such quality on a tie)."""
+    t = np.asarray(table, np.float64).reshape(1, 8, 8)
+    return int(np.argmin(np.abs(_EVERY_QUALITY - t).sum(axis=(1, 2)))) + 1
 
 
 def with_training_tables(model, tables):

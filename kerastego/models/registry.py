@@ -3,21 +3,23 @@
 Each registered model carries its *family* ("hybrid", "srnet", "xunet2"): the
 family picks the authors' training preset and input convention. An architecture
 saved as Keras JSON (CALPA's slim_model.json) carries its family in the file
-(`save_architecture`); older files get it from their structure (`infer_family`).
+(`save_architecture`, with the format version); a model in memory gets it from its
+structure (`infer_family`).
 """
 import contextlib
 import dataclasses
 import functools
 import json
 
-from kerastego.conventions import KERAS_POLICY, LEVEL_SHIFT
+from kerastego.conventions import ARCHITECTURE_RECORD, FORMAT_VERSION, KERAS_POLICY, LEVEL_SHIFT
 from kerastego.models.calpa_srnet import build_calpa_srnet
 from kerastego.models.hybrid import build_hybrid
 from kerastego.models.srnet import build_srnet
 from kerastego.models.xunet2 import build_xunet2
+from kerastego.fileio import write_json
 
 FAMILIES = tuple(LEVEL_SHIFT)
-JSON_KEY = "kerastego"    # extra top-level key of an architecture JSON: {"family": ...}
+JSON_KEY = ARCHITECTURE_RECORD
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,10 +68,7 @@ def infer_family(model):
 def model_family(name):
     """The family of a registered model name or of an architecture JSON file."""
     if _is_architecture_file(name):
-        with open(name) as f:
-            payload = json.load(f)
-        family = payload.get(JSON_KEY, {}).get("family")
-        return family or infer_family(_model_from_payload(payload, name))
+        return _architecture_record(name)["family"]
     return _spec(name).family
 
 
@@ -77,6 +76,21 @@ def _spec(name):
     if name not in _REGISTRY:
         raise KeyError(f"unknown model {name!r}; registered: {', '.join(model_names())}")
     return _REGISTRY[name]
+
+
+def _architecture_record(path):
+    """The architecture JSON at `path` with its kerastego record (format version, family)
+    checked; ValueError naming the file otherwise."""
+    from kerastego.former_format import check_layer_classes
+    with open(path) as f:
+        payload = json.load(f)
+    check_layer_classes(payload, str(path))          # a former format names its converter first
+    record = payload.get(JSON_KEY) if isinstance(payload, dict) else None
+    version = record.get("format_version") if isinstance(record, dict) else None
+    if version != FORMAT_VERSION or record.get("family") not in FAMILIES:
+        raise ValueError(f"{path}: an architecture JSON of format {version} (this kerastego reads format "
+                         f"{FORMAT_VERSION}, with the family recorded): write it again with save_architecture")
+    return {**record, "payload": payload}
 
 
 def _model_from_payload(payload, path):
@@ -90,9 +104,8 @@ def _model_from_payload(payload, path):
 def save_architecture(model, path, family=None):
     """Write the model's architecture as Keras JSON with its family recorded."""
     payload = json.loads(model.to_json())
-    payload[JSON_KEY] = {"family": family or infer_family(model)}
-    with open(path, "w") as f:
-        json.dump(payload, f, indent=1)
+    payload[JSON_KEY] = {"format_version": FORMAT_VERSION, "family": family or infer_family(model)}
+    write_json(path, payload, indent=1)
 
 
 def keras_policy(mixed_precision):
@@ -117,7 +130,7 @@ def precision(mixed_precision):
         keras.mixed_precision.set_global_policy(before)
 
 
-def build_model(name, input_shape=(256, 256, 1), input_kind="spatial", mixed_precision="off", **kwargs):
+def build_model(name, input_shape=(256, 256, 1), input_kind="coefficients", mixed_precision="off", **kwargs):
     """Build a registered model by name, or an architecture saved as Keras JSON
     (e.g. CALPA's slim_model.json), with fresh weights, under a precision policy."""
     with precision(mixed_precision):
@@ -126,8 +139,7 @@ def build_model(name, input_shape=(256, 256, 1), input_kind="spatial", mixed_pre
 
 def _build(name, input_shape, input_kind, **kwargs):
     if _is_architecture_file(name):
-        with open(name) as f:
-            model = _model_from_payload(json.load(f), name)
+        model = _model_from_payload(_architecture_record(name)["payload"], name)
         want = (int(input_shape[0]), int(input_shape[1]))
         got = tuple(int(d) for d in model.inputs[0].shape[1:3])
         if got != want:

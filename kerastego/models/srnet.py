@@ -45,7 +45,7 @@ def _conv_bn(x, filters, name, relu=True, size=3, strides=1, dtype=None):
     return layers.ReLU(name=f"{name}_relu", dtype=dtype)(x) if relu else x
 
 
-def build_srnet(input_shape=(256, 256, 1), widths=None, input_kind="spatial", name="srnet"):
+def build_srnet(input_shape=(256, 256, 1), widths=None, input_kind="coefficients", name="srnet"):
     """Build SRNet; `widths` overrides output channels per conv name (see default_widths)."""
     w = default_widths()
     if widths:

@@ -17,7 +17,7 @@ def _conv_bn(x, filters, name, strides=1, dtype=None):
     return layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn", dtype=dtype)(x)
 
 
-def build_xunet2(input_shape=(256, 256, 1), blocks=BLOCKS, threshold=8.0, input_kind="spatial",
+def build_xunet2(input_shape=(256, 256, 1), blocks=BLOCKS, threshold=8.0, input_kind="coefficients",
                  name="xunet2"):
     """Build XuNet2. `blocks` is the (c1, c2) width per block; CALPA shrinks it.
 

@@ -62,22 +62,3 @@ def thinet_removal_order(x, count=None):
         left[j] = False
         s += x[:, j]
     return order
-
-
-def thinet_removal_order_naive(x, count=None):
-    """The same greedy, evaluating the objective from scratch for every candidate
-    (the per-candidate implementation the vectorised one replaces; for tests and benchmarks)."""
-    x = np.asarray(x, dtype=np.float64)
-    c = x.shape[1]
-    count = c if count is None else count
-    removed = []
-    for _ in range(count):
-        best, best_val = None, np.inf
-        for j in range(c):
-            if j in removed:
-                continue
-            val = float(np.sum(np.sum(x[:, removed + [j]], axis=1) ** 2))
-            if val < best_val:
-                best, best_val = j, val
-        removed.append(best)
-    return removed

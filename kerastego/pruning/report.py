@@ -1,9 +1,9 @@
 """CALPA reports: widths and rates per layer, size before/after, the search trace,
 as JSON and as a PNG of widths per layer (the paper's Fig. 1 style)."""
-import json
 
 from kerastego.models.counting import count_conv_params, count_flops
 from kerastego.pruning.rebuild import widths
+from kerastego.fileio import write_json
 
 
 def size_summary(model):
@@ -13,7 +13,8 @@ def size_summary(model):
 def make_report(original, slim, result=None, extra=None):
     before, after = widths(original), widths(slim)
     report = {
-        "layers": [{"layer": n, "original": before[n], "slim": after.get(n), "shrinking_rate": after.get(n, 0) / before[n]}
+        "layers": [{"layer": n, "original": before[n], "slim": after.get(n),
+                    "shrinking_rate": after.get(n, 0) / before[n]}
                    for n in before],
         "original": size_summary(original),
         "slim": size_summary(slim),
@@ -52,5 +53,4 @@ def plot_widths(report, path, title="CALPA widths per conv layer"):
 
 
 def write_report(report, path):
-    with open(path, "w") as f:
-        json.dump(report, f, indent=2, default=float)
+    write_json(path, report, indent=2, default=float)

@@ -12,6 +12,8 @@ import time
 
 import numpy as np
 
+from kerastego.fileio import write_json
+
 
 def to_tf_keras(model):
     """Rebuild a Keras 3 functional model of standard layers in tf-keras, same weights."""
@@ -44,12 +46,12 @@ def to_tf_keras(model):
 
 
 def run(model_path, data_pattern, out_path, sparsity, finetune_steps=20, batch_pairs=8, speed_batch=16):
-    import keras
     import tensorflow as tf
     import tensorflow_model_optimization as tfmot
     import tf_keras
     from kerastego.data import make_dataset
     from kerastego.models.counting import count_conv_params, count_flops
+    from kerastego.models.saving import load_model as load_saved_model
 
     src = load_saved_model(model_path)
     size = int(src.inputs[0].shape[1])
@@ -60,7 +62,7 @@ def run(model_path, data_pattern, out_path, sparsity, finetune_steps=20, batch_p
     schedule = tfmot.sparsity.keras.ConstantSparsity(sparsity, begin_step=0, frequency=1)
     pruned = tfmot.sparsity.keras.prune_low_magnitude(legacy, pruning_schedule=schedule)
     pruned.compile(tf_keras.optimizers.SGD(1e-4), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    ds = make_dataset(data_pattern, batch_pairs, training=True, image_size=size, output="spatial", seed=0)
+    ds = make_dataset(data_pattern, batch_pairs, training=True, image_size=size, input_kind="spatial", seed=0)
     pruned.fit(ds, steps_per_epoch=finetune_steps, epochs=1, verbose=0,
                callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
     stripped = tfmot.sparsity.keras.strip_pruning(pruned)
@@ -85,7 +87,6 @@ def run(model_path, data_pattern, out_path, sparsity, finetune_steps=20, batch_p
         "note": "tfmot keeps dense kernels: FLOPs and speed are those of the unpruned model",
         "images_per_s_original": round(rate(legacy), 2), "images_per_s_tfmot_stripped": round(rate(stripped), 2),
     }
-    with open(out_path, "w") as f:
-        json.dump(result, f, indent=2)
+    write_json(out_path, result, indent=2)
     print(json.dumps(result, indent=2))
     return result

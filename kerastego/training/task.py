@@ -65,7 +65,7 @@ class StegoTask:
         it is checkpointable, tf.distribute's iterators are not."""
         cfg = self.cfg
         return make_dataset(cfg.train_data, self.preset.batch_pairs // self.workers, training=True,
-                            image_size=cfg.image_size, output=cfg.input_kind, augment=cfg.augment, seed=seed,
+                            image_size=cfg.image_size, input_kind=cfg.input_kind, augment=cfg.augment, seed=seed,
                             deterministic=deterministic, shuffle_buffer=cfg.shuffle_buffer,
                             shard=(self.workers, self.worker_index) if self.workers > 1 else None)
 

@@ -9,7 +9,6 @@ holds the configuration (one declaration: bin/train's flags are generated from i
 and the loop that calls the parts.
 """
 import dataclasses
-import json
 import math
 import os
 import sys
@@ -18,9 +17,9 @@ import time
 import keras
 import tensorflow as tf
 
-from kerastego.conventions import INPUT_KINDS, MIXED_PRECISION, SELECT_RULES
+from kerastego.conventions import FORMAT_VERSION, INPUT_KINDS, MIXED_PRECISION, SELECT_RULES
 from kerastego.training.best import BestKeeper
-from kerastego.fileio import FolderLock
+from kerastego.fileio import FolderLock, read_versioned_json, write_json
 from kerastego.training.distribute import choose_strategy, is_chief
 from kerastego.training.history import History
 from kerastego.training.inference_weights import inference_weights
@@ -156,13 +155,13 @@ def _check_resume(cfg, preset):
     """A resume must train what the checkpoints hold: refuse another model, image size,
     input kind or batch, naming both values; record them for the next resume."""
     path = os.path.join(cfg.out_dir, "run.json")
-    now = {"model": cfg.model, "image_size": cfg.image_size, "input_kind": cfg.input_kind,
+    now = {"format_version": FORMAT_VERSION, "model": cfg.model, "image_size": cfg.image_size,
+           "input_kind": cfg.input_kind,
            "batch_pairs": preset.batch_pairs, "mixed_precision": cfg.mixed_precision,
            "train_data": cfg.train_data, "learning_rate": preset.values[0] if preset.boundaries else
            preset.learning_rate}
     if os.path.exists(path) and os.path.isdir(os.path.join(cfg.out_dir, "checkpoints")):
-        with open(path) as f:
-            before = json.load(f)
+        before = read_versioned_json(path, "a run record")
         for key in RUN_KEYS:
             if key in before and before[key] != now[key]:
                 raise ValueError(f"{cfg.out_dir} holds checkpoints of {key}={before[key]!r}, not {now[key]!r}: "
@@ -171,8 +170,7 @@ def _check_resume(cfg, preset):
             if key in before and before[key] != now[key]:
                 print(f"train: WARNING resuming checkpoints trained with {key}={before[key]!r} with "
                       f"{key}={now[key]!r}", file=sys.stderr)
-    with open(path, "w") as f:
-        json.dump(now, f)
+    write_json(path, now)
 
 
 def _start(cfg, objects, chief):
@@ -322,6 +320,5 @@ def _summary(cfg, task, state, keeper, start_step, elapsed, warnings=()):
         "config": dataclasses.asdict(cfg),
     }
     if task.chief:
-        with open(os.path.join(cfg.out_dir, "summary.json"), "w") as f:
-            json.dump(summary, f, indent=2)
+        write_json(os.path.join(cfg.out_dir, "summary.json"), summary, indent=2)
     return summary

@@ -97,7 +97,7 @@ def test_deterministic_when_asked(small_dataset):
 
 def test_spatial_output_and_wrong_size(small_dataset):
     pattern = str(small_dataset["records"] / "val-*")
-    x, y = next(iter(make_dataset(pattern, 2, training=False, output="spatial")))
+    x, y = next(iter(make_dataset(pattern, 2, training=False, input_kind="spatial")))
     assert x.shape == (4, 64, 64, 1) and x.dtype == tf.float32
     with pytest.raises(tf.errors.InvalidArgumentError, match="wrong size"):
         next(iter(make_dataset(pattern, 2, training=False, image_size=128)))

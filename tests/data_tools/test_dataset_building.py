@@ -73,7 +73,8 @@ def test_no_source_in_two_splits(small_dataset):
     assert all(split[k] for k in ("train", "val", "test"))
     # reproducible from the seed alone
     counts = {s: 1 for s in seen}
-    assert split_sources(counts, {"train": 0.5, "test": 0.5}, 5) == split_sources(counts, {"train": 0.5, "test": 0.5}, 5)
+    halves = {"train": 0.5, "test": 0.5}
+    assert split_sources(counts, halves, 5) == split_sources(counts, halves, 5)
 
 
 def _interrupt_after(monkeypatch, n):
@@ -159,7 +160,8 @@ def test_bad_inputs_are_named_and_skipped(tmp_path, capsys, real_jpegs):
     jpeglib.from_spatial(good[:64, :64]).write_spatial(str(covers / "colour.jpg"), qt=75)
     from data_tools.manifest import append_jsonl
     append_jsonl(str(covers / "covers.jsonl"), [{"source": "colour", "source_path": "x", "quality": 75,
-                                                  "covers": [{"cover_id": "colour", "file": "colour.jpg", "crop": [0, 0, 64, 64]}]}])
+                                                  "covers": [{"cover_id": "colour", "file": "colour.jpg",
+                                                              "crop": [0, 0, 64, 64]}]}])
     embed(str(covers), str(tmp_path / "stego"), "nsf5", 0.4, workers=1)
     assert "colour.jpg: colour JPEG where a grayscale (luminance) JPEG is needed" in capsys.readouterr().out
 

@@ -10,7 +10,6 @@ import time
 import zlib
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from data_tools.covers import make_covers
@@ -67,7 +66,8 @@ def _alive(pid):
 
 
 def test_sigterm_ends_the_embed_workers_with_the_job(small_dataset, tmp_path):
-    job = subprocess.Popen([sys.executable, os.path.join(BIN, "embed"), f"--covers_dir={small_dataset['root'] / 'covers'}",
+    job = subprocess.Popen([sys.executable, os.path.join(BIN, "embed"),
+                            f"--covers_dir={small_dataset['root'] / 'covers'}",
                             f"--out_dir={tmp_path / 'stego'}", "--algorithm=j-uniward", "--payload=0.4",
                             "--workers=2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300

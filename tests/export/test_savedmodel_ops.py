@@ -21,7 +21,9 @@ def _planted(path, sentinel):
             tf.io.write_file(sentinel, tf.io.read_file("/etc/hostname"))
             return {"probability": tf.fill([tf.shape(coefficients)[0]], 1.7)}
     module = Planted()
-    module.input_size = tf.Variable(64, dtype=tf.int64)
+    module.input_size = tf.Variable(64, dtype=tf.int64)          # and the rest of an export's format
+    module.format_version = tf.Variable(1, dtype=tf.int64)
+    module.training_quant_tables = tf.Variable(np.zeros((0, 8, 8)), dtype=tf.float32)
     tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
     return path
 

@@ -10,46 +10,12 @@ import sys
 import numpy as np
 import pytest
 
+from harness import Counting
 from kerastego.jobs.detect import KerasDetector, detect
 from kerastego.jobs.scan import ScanOutput, scan
-from kerastego.models import build_model
-from kerastego.models.quality import table_for_quality, with_training_tables
 
 BIN = os.path.join(os.path.dirname(__file__), "..", "..", "bin")
 FIELDS = ("probability", "verdict", "tiles", "note", "error", "quality_warning")
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory, real_jpegs):
-    """Good QF75 files, a 128x64 one (2 tiles), a QF30 one, a non-JPEG and a cut JPEG."""
-    import jpeglib
-    from skimage import data
-    root = tmp_path_factory.mktemp("corpus")
-    (root / "sub").mkdir()
-    for p in real_jpegs[:6]:
-        shutil.copy(p, root / "sub" / p.name)
-    wide = data.camera()[:64, :128]
-    jpeglib.from_spatial(np.ascontiguousarray(wide)[..., None]).write_spatial(str(root / "wide.jpg"), qt=75)
-    jpeglib.from_spatial(np.ascontiguousarray(wide[:, :64])[..., None]).write_spatial(str(root / "qf30.jpg"), qt=30)
-    (root / "notes.txt").write_text("not a picture")
-    whole = real_jpegs[0].read_bytes()
-    (root / "cut.jpg").write_bytes(whole[:len(whole) // 2])
-    model = with_training_tables(build_model("hybrid-type2", (64, 64, 1), input_kind="coefficients"),
-                                 [table_for_quality(75)])
-    model.save(root / "model.keras")
-    return root
-
-
-class Counting:
-    """A detector that records the batch sizes it is called with."""
-
-    def __init__(self, detector):
-        self.detector, self.size, self.training_tables, self.calls = detector, detector.size, \
-            detector.training_tables, []
-
-    def __call__(self, c, q):
-        self.calls.append(len(c))
-        return self.detector(c, q)
 
 
 def _rows(path):
@@ -98,7 +64,117 @@ def test_bin_scan_reads_in_workers_and_exits_1_on_errors(corpus, tmp_path):
                         f"--output={out}", "--workers=2", "--batch_size=8", str(corpus / "*.jpg"), str(corpus / "sub")],
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 1, r.stderr[-2000:]                     # the cut JPEG
-    summary = [line for line in r.stderr.splitlines() if line.startswith("scan: files")][-1]
+    summary = [line for line in r.stderr.splitlines() if line.startswith("scan: files")]
+    assert summary, r.stderr[-3000:]
+    summary = summary[-1]
     assert "files 9" in summary and "errors 1" in summary and "files_per_s" in summary
     header, rows = _rows(out)
     assert header["model"].startswith("sha256 ") and len(rows) == 9
+
+
+CHILDREN = os.path.join(os.path.dirname(__file__), "scan_children.py")
+
+
+def _child(*args):
+    """A scan child process under the light numpy Keras backend (no TensorFlow)."""
+    env = {**os.environ, "KERAS_BACKEND": "numpy",
+           "PYTHONPATH": os.pathsep.join([os.path.dirname(CHILDREN), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, CHILDREN, *map(str, args)], capture_output=True, text=True, env=env,
+                          timeout=1200)
+
+
+def _mean_rows(folder, output):
+    sys.path.insert(0, os.path.dirname(CHILDREN))
+    from scan_children import MeanDetector
+    scan([str(folder)], MeanDetector(64), str(output), "mean", batch_size=4, workers=0)
+    return _rows(output)[1]
+
+
+def test_a_scan_killed_with_sigkill_loses_only_the_rows_in_flight(real_jpegs, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for p in real_jpegs:
+        shutil.copy(p, folder / p.name)
+    out = tmp_path / "rows.jsonl"
+    killed = _child("killed", folder, out, 3)             # SIGKILL in the 3rd model call (4 tiles each)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    _, before = _rows(out)
+    assert len(before) == 8                                 # 2 batches of 4 one-tile files were written
+    resumed = _mean_rows(folder, out)
+    complete = _mean_rows(folder, tmp_path / "fresh.jsonl")
+    assert len(resumed) == len(real_jpegs) == 12 and resumed[:8] == before
+    assert sorted(map(json.dumps, resumed)) == sorted(map(json.dumps, complete))
+
+
+def _copies(folder, n, jpeg_bytes):
+    for i in range(n):
+        sub = folder / f"{i // 1000:03d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"{i:06d}.jpg").write_bytes(jpeg_bytes)
+
+
+def test_memory_of_a_scan_does_not_grow_with_the_corpus(real_jpegs, tmp_path):
+    import jpeglib
+    jpeglib.from_spatial(np.full((16, 16, 1), 100, np.uint8)).write_spatial(str(tmp_path / "one.jpg"), qt=75)
+    one = (tmp_path / "one.jpg").read_bytes()
+    _copies(tmp_path / "small", 2000, one)
+    _copies(tmp_path / "large", 20000, one)
+    r = _child("memory", tmp_path / "small", tmp_path / "large", tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (small_files, small_rss, small_traced), (large_files, large_rss, large_traced) = \
+        [tuple(map(int, line.split())) for line in r.stdout.splitlines()]
+    assert (small_files, large_files) == (2000, 20000)
+    assert large_rss <= 1.2 * small_rss, (small_rss, large_rss)
+    # Python's own allocations (rows, queues, the walk) are bounded too, not just the process
+    assert large_traced <= 1.5 * small_traced + 64, (small_traced, large_traced)
+
+
+def test_csv_output_is_formula_safe_one_line_per_file_and_resumes(corpus, tmp_path, monkeypatch):
+    import csv
+    monkeypatch.chdir(tmp_path)
+    names = ["=HYPERLINK(1).jpg", "new\nline.jpg", "plain.jpg"]
+    for name, source in zip(names, [corpus / "sub" / sorted(os.listdir(corpus / "sub"))[0], corpus / "wide.jpg",
+                                    corpus / "qf30.jpg"]):
+        shutil.copy(source, tmp_path / name)
+    detector = KerasDetector(str(corpus / "model.keras"))
+    scan(names, detector, "rows.csv", "m", batch_size=4, workers=0, fmt="csv")
+    text = (tmp_path / "rows.csv").read_text()
+    lines = text.splitlines()
+    assert lines[0] == "#kerastego_scan,1,model,m" and lines[1].startswith("file,probability,verdict")
+    rows = list(csv.DictReader(lines[1:]))
+    assert [r["file"] for r in rows] == ["'=HYPERLINK(1).jpg", "new\\nline.jpg", "plain.jpg"]   # one line each
+    scan(names, detector, "rows.jsonl", "m", batch_size=4, workers=0)
+    for row, want in zip(rows, _rows(tmp_path / "rows.jsonl")[1]):
+        assert float(row["probability"]) == pytest.approx(want["probability"], abs=1e-6)
+        assert (row["verdict"], row["tiles"], row["quality_warning"]) == \
+            (want["verdict"], str(want["tiles"]), want["quality_warning"])
+    assert rows[2]["quality_warning"]                                # the QF30 file
+    (tmp_path / "rows.csv").write_text(text[:-10])                  # killed while writing the last row
+    counting = Counting(detector)
+    again = scan(names, counting, "rows.csv", "m", batch_size=4, workers=0, fmt="csv")
+    assert again["files"] == 1 and sum(counting.calls) == 1
+    assert (tmp_path / "rows.csv").read_text() == text
+    again = scan(names, counting, "rows.csv", "m", batch_size=4, workers=0, fmt="csv")
+    assert again["files"] == 0                                       # the formula-safe name is known again
+    with pytest.raises(ValueError, match="not a kerastego scan output in jsonl"):
+        ScanOutput("rows.csv", "m", "jsonl")
+
+
+def test_paths_from_a_list_are_literal_and_the_output_is_not_scanned(corpus, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(corpus / "wide.jpg", folder / "[1].jpg")
+    shutil.copy(corpus / "qf30.jpg", folder / "1.jpg")
+    listed = tmp_path / "paths.txt"
+    listed.write_text(f"{folder}/[1].jpg\n\n{folder}/missing.jpg\n{folder / 'sub'}\n")
+    (folder / "sub").mkdir()
+    shutil.copy(corpus / "wide.jpg", folder / "sub" / "a.jpg")
+    out = folder / "rows.jsonl"                                      # inside a scanned folder
+    detector = KerasDetector(str(corpus / "model.keras"))
+    scan([str(folder / "1.jpg")], detector, str(out), "m", workers=0, list_file=str(listed))
+    rows = {r["file"]: r for r in _rows(out)[1]}
+    assert set(rows) == {f"{folder}/1.jpg", f"{folder}/[1].jpg", f"{folder}/missing.jpg", f"{folder}/sub/a.jpg"}
+    assert rows[f"{folder}/[1].jpg"]["tiles"] == 2                   # the file named [1].jpg, not 1.jpg
+    assert rows[f"{folder}/missing.jpg"]["note"] == "skipped: no such file"
+    scan([str(folder)], detector, str(out), "m", workers=0)
+    assert str(out) not in {r["file"] for r in _rows(out)[1]}

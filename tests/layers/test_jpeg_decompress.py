@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import keras
 
 from kerastego.jpeg_io import JpegError, plane_to_blocks, read_coefficients
 from kerastego.layers import JpegDecompress, decompress_numpy

@@ -12,7 +12,7 @@ def test_default_rates_give_released_widths_and_size():
     assert w["L12_conv1"] == 25 and w["L12_conv2"] == 25        # released cfg and checkpoint
     assert w["L9_conv1"] == 16 and w["L9_conv2"] == w["L9_short"] == 19 == kept_count(64, 0.70)
     assert [w[f"L{n}_conv1"] for n in range(3, 8)] == [14, 8, 8, 9, 15]
-    calpa, full = build_model("calpa-srnet"), build_model("srnet")
+    calpa, full = build_model("calpa-srnet", input_kind="spatial"), build_model("srnet")
     assert count_conv_params(full) == 4_770_624                  # SPEC: SRNet 477.06e4
     assert count_conv_params(calpa) == 62_580                    # paper: 6.93e4 at sigma 5%
     assert 0.30 <= count_flops(calpa) / count_flops(full) <= 0.40  # paper: 1.97e9 / 5.95e9
@@ -28,7 +28,7 @@ def test_released_cfg_reads_into_the_default_rates(authors_calpa):
 
 def test_cfg_build_equals_released_checkpoint_widths(authors_calpa):
     from kerastego.models.tf1_import import read_tf1_checkpoint, widths_from_variables
-    model = build_calpa_srnet(input_shape=(64, 64, 1), rates=authors_calpa["rates_cfg"])
+    model = build_calpa_srnet(input_shape=(64, 64, 1), rates=authors_calpa["rates_cfg"], input_kind="spatial")
     built = {l.name: l.filters for l in model.layers if hasattr(l, "filters")}
     assert built == widths_from_variables(read_tf1_checkpoint(authors_calpa["checkpoint"]))
 

@@ -11,7 +11,8 @@ import kerastego.layers
 from kerastego.models import build_model, model_names, save_architecture
 from kerastego.training import TrainConfig, train
 
-PAPER_LAYERS = {getattr(kerastego.layers, n) for n in kerastego.layers.__all__ if isinstance(getattr(kerastego.layers, n), type)}
+PAPER_LAYERS = {getattr(kerastego.layers, n) for n in kerastego.layers.__all__
+                if isinstance(getattr(kerastego.layers, n), type)}
 
 
 def _foreign(classes):

@@ -1,8 +1,6 @@
 """Saved models hold stock layers; files of the former format (CPU layer classes) are
 refused in one line naming the converter, and the converter makes them load and
 compute as before."""
-import importlib.machinery
-import importlib.util
 import json
 import os
 import subprocess
@@ -20,12 +18,9 @@ BIN = os.path.join(os.path.dirname(__file__), "..", "..", "bin")
 
 
 def _convert_model():
-    """bin/convert_model as a module, so its main(argv) runs in this process."""
-    path = os.path.join(BIN, "convert_model")
-    spec = importlib.util.spec_from_loader("convert_model", importlib.machinery.SourceFileLoader("convert_model", path))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The convert_model command, whose main(argv) runs in this process."""
+    from kerastego.cli import convert_model
+    return convert_model
 FORMER = {"sub0_conv1": ("ColumnPairConv2D", "kerastego.layers.paired_conv"),
           "sub0_conv2": ("PairedInputGradConv2D", "kerastego.layers.paired_conv"),
           "sub0_conv3": ("PointwiseConv2D", "kerastego.layers.conv"),
@@ -48,7 +43,7 @@ def _as_former_format(src, dst):
 
 
 def test_a_former_format_file_is_refused_then_converted(tmp_path):
-    model = build_model("hybrid-type1", (64, 64, 1))
+    model = build_model("hybrid-type1", (64, 64, 1), input_kind="spatial")
     model.save(tmp_path / "new.keras")
     _as_former_format(tmp_path / "new.keras", tmp_path / "old.keras")
     with pytest.raises(ModelFormatError) as e:
@@ -67,21 +62,26 @@ def test_a_former_format_file_is_refused_then_converted(tmp_path):
 
 
 def test_a_former_architecture_file_is_refused_naming_the_converter(tmp_path):
-    payload = json.loads(build_model("calpa-srnet", (64, 64, 1)).to_json())
+    from kerastego.models import save_architecture
+    save_architecture(build_model("calpa-srnet", (64, 64, 1), input_kind="spatial"), tmp_path / "former.json")
+    payload = json.loads((tmp_path / "former.json").read_text())
+    del payload["kerastego"]["format_version"]                 # the former files recorded the family only
     for layer in payload["config"]["layers"]:
         if layer["name"] == "L9_short":
             layer.update(class_name="PointwiseStridedConv2D", module="kerastego.layers.conv")
     (tmp_path / "slim_model.json").write_text(json.dumps(payload))
     with pytest.raises(ModelFormatError, match="slim_model.json: .*PointwiseStridedConv2D.*convert_model"):
-        build_model(str(tmp_path / "slim_model.json"), (64, 64, 1))
+        build_model(str(tmp_path / "slim_model.json"), (64, 64, 1), input_kind="spatial")
     assert _convert_model().main(["convert_model", str(tmp_path / "slim_model.json"), str(tmp_path / "new.json")]) == 0
-    assert type(build_model(str(tmp_path / "new.json"), (64, 64, 1)).get_layer("L9_short")).__name__ == "Conv2D"
+    rebuilt = build_model(str(tmp_path / "new.json"), (64, 64, 1), input_kind="spatial")
+    assert type(rebuilt.get_layer("L9_short")).__name__ == "Conv2D"
 
 
 def test_the_converter_refuses_bad_input_in_one_line(tmp_path, capsys):
     (tmp_path / "junk.keras").write_bytes(b"not a zip")
     convert_model = _convert_model()
-    for args, code, problem in (([str(tmp_path / "junk.keras"), str(tmp_path / "out.keras")], 1, "not a Keras .keras file"),
+    for args, code, problem in (([str(tmp_path / "junk.keras"), str(tmp_path / "out.keras")], 1,
+                                 "not a Keras .keras file"),
                                 ([str(tmp_path / "junk.keras"), str(tmp_path / "junk.keras")], 1, "must not replace"),
                                 ([str(tmp_path / "junk.keras")], 2, "usage")):
         assert convert_model.main(["convert_model", *args]) == code

@@ -40,7 +40,7 @@ def _tf1_tensors(model):
 @pytest.fixture(scope="module")
 def random_calpa():
     """A CALPA-SRNet with random weights and BatchNorm statistics (not the identity)."""
-    model = build_calpa_srnet(input_shape=(64, 64, 1))
+    model = build_calpa_srnet(input_shape=(64, 64, 1), input_kind="spatial")
     rng = np.random.default_rng(0)
     for layer in model.layers:
         if layer.weights:

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerastego.models import build_model, build_srnet, count_conv_params, count_flops
+from kerastego.models import build_srnet, count_conv_params
 from kerastego.pruning import ChannelGraph, aggr_avg_rates, rebuild, search, uniform_keep, widths
 from kerastego.pruning.report import make_report, plot_widths
 
@@ -15,7 +15,7 @@ def _trained_small_srnet():
               "L8_conv1": 8, "L8_conv2": 8, "L8_short": 8, "L9_conv1": 8, "L9_conv2": 8, "L9_short": 8,
               "L10_conv1": 8, "L10_conv2": 8, "L10_short": 8, "L11_conv1": 8, "L11_conv2": 8, "L11_short": 8,
               "L12_conv1": 12, "L12_conv2": 12}
-    m = build_srnet((16, 16, 1), widths=widths)
+    m = build_srnet((16, 16, 1), widths=widths, input_kind="spatial")
     rng = np.random.default_rng(0)
     y = np.tile([0, 1], 80)
     x = rng.normal(0, 1, (160, 16, 16, 1)).astype("float32") * (1 + y[:, None, None, None])
@@ -52,7 +52,7 @@ def test_search_respects_tolerance_and_slim_model_reproduces_accuracy(tmp_path):
 
 
 def test_uniform_baselines():
-    m = build_srnet((16, 16, 1))
+    m = build_srnet((16, 16, 1), input_kind="spatial")
     r = aggr_avg_rates({"a": 0.1, "b": 0.5, "c": 0.6})
     assert r["aggr"] == 0.1 and r["avg"] == pytest.approx(0.4)
     keep = uniform_keep(m, 0.5)

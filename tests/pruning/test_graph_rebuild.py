@@ -1,12 +1,10 @@
-import itertools
 
 import keras
 import numpy as np
 import pytest
 from keras import layers
 
-from kerastego.pruning.criteria import (l1_removal_order, thinet_contributions, thinet_removal_order,
-                                        thinet_removal_order_naive)
+from kerastego.pruning.criteria import l1_removal_order, thinet_contributions, thinet_removal_order
 from kerastego.pruning.graph import ChannelGraph
 from kerastego.pruning.rebuild import masked_weights, rebuild, widths
 
@@ -14,13 +12,15 @@ from kerastego.pruning.rebuild import masked_weights, rebuild, widths
 def tiny_model():
     """Direct shortcut (a, b1), transformed shortcut (s, c2), a concatenation and a dense head."""
     x = keras.Input((16, 16, 1), name="image")
-    a = layers.ReLU(name="a_relu")(layers.BatchNormalization(name="a_bn")(layers.Conv2D(6, 3, padding="same", name="a")(x)))
+    a = layers.Conv2D(6, 3, padding="same", name="a")(x)
+    a = layers.ReLU(name="a_relu")(layers.BatchNormalization(name="a_bn")(a))
     b0 = layers.ReLU(name="b0_relu")(layers.Conv2D(5, 3, padding="same", name="b0")(a))
     b1 = layers.BatchNormalization(name="b1_bn")(layers.Conv2D(6, 3, padding="same", name="b1")(b0))
     r = layers.Add(name="add1")([a, b1])
     s = layers.Conv2D(8, 1, strides=2, name="s")(r)
     c1 = layers.ReLU(name="c1_relu")(layers.Conv2D(7, 3, padding="same", name="c1")(r))
-    c2 = layers.AveragePooling2D(3, 2, padding="same", name="c_pool")(layers.Conv2D(8, 3, padding="same", name="c2")(c1))
+    c2 = layers.Conv2D(8, 3, padding="same", name="c2")(c1)
+    c2 = layers.AveragePooling2D(3, 2, padding="same", name="c_pool")(c2)
     r2 = layers.Add(name="add2")([s, c2])
     d = layers.Conv2D(4, 3, padding="same", name="d")(r2)
     cat = layers.Concatenate(name="cat")([r2, d])
@@ -101,6 +101,7 @@ def test_unknown_layer_reported_not_skipped():
 @pytest.mark.parametrize("seed", range(4))
 def test_vectorised_thinet_equals_brute_force_greedy(seed):
     x = np.random.default_rng(seed).normal(size=(40, 7))
+    from thinet_oracle import thinet_removal_order_naive
     assert thinet_removal_order(x) == thinet_removal_order_naive(x)
 
 
@@ -129,7 +130,7 @@ def test_l1_order():
 
 def test_hybrid_flatten_concat_head_rebuilds_exactly():
     from kerastego.models import build_model
-    m = build_model("hybrid-type1", input_shape=(256, 256, 1))   # 2x2 positions per subnet
+    m = build_model("hybrid-type1", input_shape=(256, 256, 1), input_kind="spatial")   # 2x2 positions per subnet
     graph = ChannelGraph(m)
     g = {grp.decider: grp for grp in graph.groups()}
     assert g["sub0_conv1"].criterion == "thinet" and g["sub0_conv3"].consumers == ["fc1"]

@@ -19,7 +19,7 @@ def test_prune_job_writes_buildable_architecture_and_report(small_dataset, tmp_p
     for f in ("slim_model.json", "aggr_model.json", "avg_model.json", "finetune_init.keras", "report.json",
               "widths.png"):
         assert os.path.exists(out / f), f
-    slim = build_model(str(out / "slim_model.json"), input_shape=(64, 64, 1))
+    slim = build_model(str(out / "slim_model.json"), input_shape=(64, 64, 1), input_kind="spatial")
     assert count_conv_params(slim) == report["slim"]["conv_params"]
     on_disk = json.loads((out / "report.json").read_text())
     assert on_disk["original"]["conv_params"] == count_conv_params(model)

@@ -20,15 +20,18 @@ def test_calpa_slim_srnet_json_trains_with_srnets_adamax(tmp_path):
     out = tmp_path / "prune_out"
     out.mkdir()
     path = str(out / "slim_model.json")
-    save_architecture(build_model("calpa-srnet", input_shape=(64, 64, 1)), path)
+    save_architecture(build_model("calpa-srnet", input_shape=(64, 64, 1), input_kind="spatial"), path)
     assert json.load(open(path))["kerastego"]["family"] == "srnet"
     p = resolve_preset(TrainConfig(train_data="x", out_dir="y", model=path))
     assert (p.optimizer, p.batch_pairs) == ("adamax", 16)
 
 
-@pytest.mark.parametrize("name, optimizer", [("calpa-srnet", "adamax"), ("hybrid-type1", "sgd")])
-def test_architecture_json_without_family_is_recognised_by_structure(tmp_path, name, optimizer):
-    path = str(tmp_path / "slim_model.json")    # written before families were recorded
-    with open(path, "w") as f:
-        f.write(build_model(name, input_shape=(64, 64, 1)).to_json())
-    assert resolve_preset(TrainConfig(train_data="x", out_dir="y", model=path)).optimizer == optimizer
+@pytest.mark.parametrize("record", [None, {"family": "srnet"}, {"family": "srnet", "format_version": 2}])
+def test_an_architecture_json_without_this_format_is_refused_in_one_line(tmp_path, record):
+    path = tmp_path / "slim_model.json"
+    payload = json.loads(build_model("calpa-srnet", input_shape=(64, 64, 1)).to_json())
+    if record:
+        payload["kerastego"] = record
+    path.write_text(json.dumps(payload))
+    with pytest.raises(ValueError, match=r"slim_model.json: an architecture JSON of format .* write it again"):
+        resolve_preset(TrainConfig(train_data="x", out_dir="y", model=str(path)))

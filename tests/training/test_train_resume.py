@@ -82,53 +82,23 @@ def test_unknown_selection_rule_is_refused(small_dataset, tmp_path, strategy):
         train(_cfg(small_dataset, tmp_path, 1, select_by="loss"), strategy=strategy)
 
 
-def test_resumes_a_checkpoint_without_later_bookkeeping(small_dataset, tmp_path, strategy):
-    """A checkpoint written before train_seconds and the best step's metrics existed
-    (model, optimizer, step, best-step fields and data position only) still resumes."""
-    import shutil
+def test_a_checkpoint_of_another_format_version_is_refused(tmp_path):
+    """Checkpoints record the format version; 0.1.0 resumes only its own, refusing in one line."""
     import tensorflow as tf
-    from kerastego.data import make_dataset
-    from kerastego.training.presets import make_optimizer
-    from kerastego.training.trainer import resolve_preset
-    out = tmp_path / "old"
-    cfg = _cfg(small_dataset, out, 4)
-    train(_cfg(small_dataset, out, 2), strategy=strategy)
-    model = keras.models.load_model(out / "final.keras")
-    shutil.rmtree(out / "checkpoints")
-    opt = make_optimizer(resolve_preset(cfg))
-    opt.build(model.trainable_variables)
-    it = iter(make_dataset(cfg.train_data, 4, training=True, image_size=64, deterministic=True, seed=11))
-    old = tf.train.Checkpoint(model=model, optimizer=opt, step=tf.Variable(2, dtype=tf.int64),
-                              best=tf.Variable(-1.0, dtype=tf.float64), best_step=tf.Variable(0, dtype=tf.int64),
-                              best_threshold=tf.Variable(0.5, dtype=tf.float64), iterator=it)
-    tf.train.CheckpointManager(old, str(out / "checkpoints"), max_to_keep=2).save(checkpoint_number=2)
-    resumed = train(cfg, strategy=strategy)
-    assert resumed["resumed_from_step"] == 2 and resumed["steps"] == 4 and resumed["steps_this_run"] == 2
-
-
-def test_old_checkpoint_with_a_best_model_keeps_the_p_e_rule(small_dataset, tmp_path, strategy):
-    """Before select_by existed the best model was kept by P_E: such a checkpoint with a
-    best score resumes under select_by="p_e" only."""
-    import shutil
-    import tensorflow as tf
-    from kerastego.data import make_dataset
-    from kerastego.training.presets import make_optimizer
-    from kerastego.training.trainer import resolve_preset
-    out = tmp_path / "old"
-    train(_cfg(small_dataset, out, 2), strategy=strategy)
-    model = keras.models.load_model(out / "final.keras")
-    shutil.rmtree(out / "checkpoints")
-    cfg = _cfg(small_dataset, out, 4, select_by="p_e")
-    opt = make_optimizer(resolve_preset(cfg))
-    opt.build(model.trainable_variables)
-    it = iter(make_dataset(cfg.train_data, 4, training=True, image_size=64, deterministic=True, seed=11))
-    old = tf.train.Checkpoint(model=model, optimizer=opt, step=tf.Variable(2, dtype=tf.int64),
-                              best=tf.Variable(0.6, dtype=tf.float64), best_step=tf.Variable(2, dtype=tf.int64),
-                              best_threshold=tf.Variable(0.5, dtype=tf.float64), iterator=it)
-    tf.train.CheckpointManager(old, str(out / "checkpoints"), max_to_keep=2).save(checkpoint_number=2)
-    with pytest.raises(ValueError, match="kept by select_by='p_e'"):
-        train(_cfg(small_dataset, out, 4), strategy=strategy)
-    assert train(cfg, strategy=strategy)["steps"] == 4
+    from kerastego.training.state import TrainState, restore
+    state = TrainState("accuracy")
+    objects = state.objects(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), None, None)
+    del objects["optimizer"], objects["iterator"]
+    for version in (None, 0, 2):
+        kept = dict(objects, format_version=tf.Variable(version or 0, dtype=tf.int64))
+        if version is None:
+            del kept["format_version"]
+        path = tf.train.Checkpoint(**kept).save(str(tmp_path / f"v{version}" / "ckpt"))
+        with pytest.raises(ValueError, match=f"a checkpoint of format {version} \\(this trainer resumes format 1\\)"):
+            restore(path, objects, "accuracy")
+    path = tf.train.Checkpoint(**objects).save(str(tmp_path / "v1" / "ckpt"))
+    with pytest.raises(ValueError, match="lacks iterator, optimizer"):
+        restore(path, {**objects, "optimizer": None, "iterator": None}, "accuracy")
 
 
 def test_resume_under_another_selection_rule_is_refused(small_dataset, tmp_path, strategy):
@@ -145,7 +115,7 @@ def test_checkpoint_of_another_program_is_refused(small_dataset, tmp_path, strat
     out = tmp_path / "foreign"
     tf.train.CheckpointManager(tf.train.Checkpoint(step=tf.Variable(5, dtype=tf.int64)),
                                str(out / "checkpoints"), max_to_keep=1).save(checkpoint_number=5)
-    with pytest.raises(ValueError, match=r"ckpt-5: not a resumable checkpoint .*lacks model, optimizer"):
+    with pytest.raises(ValueError, match=r"ckpt-5: a checkpoint of format None \(this trainer resumes format 1\)"):
         train(_cfg(small_dataset, out, 6), strategy=strategy)
 
 

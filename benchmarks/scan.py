@@ -1,0 +1,107 @@
+"""What a corpus scan costs against the model's bare rate, every row in one run on the
+same cores: one-tile files (256x256 QF75) and large photos (2048x1536 QF75), for each
+model, timed as bare inference on preloaded tiles (the best of batch 1, 8, 32, 64),
+detect, the local scan (from its first model call), the Beam DirectRunner scan (over the
+span of its model calls) and the gRPC stand-in scan (each at the bare rate's best batch), and the
+start-up of bin/scan to its first row.
+
+    python benchmarks/scan.py [--models hybrid-type1,calpa-srnet] [--small 256] [--large 6]
+
+Goals: local scan >= 0.9x the bare rate; Beam DirectRunner >= 0.5x.
+"""
+import argparse
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from common import save  # noqa: E402
+
+SIZE = 256
+GOALS = {"scan": 0.9, "beam": 0.5}
+
+
+def make_files(folder, count, shape):
+    """`count` QF75 grayscale JPEGs of `shape` (h, w) cut or resized from bundled photos."""
+    import jpeglib
+    import numpy as np
+    from PIL import Image
+    from data_tools.bundled import bundled_photos
+    os.makedirs(folder)
+    photos = sorted(p for _, p in bundled_photos() if p.endswith((".png", ".jpg")))
+    paths = []
+    for i in range(count):
+        img = Image.open(photos[i % len(photos)]).convert("L")
+        if shape[0] > img.height or shape[1] > img.width:
+            img = img.resize((shape[1], shape[0]), Image.BICUBIC)
+        r, c = (i // len(photos)) * 8 % (img.height - shape[0] + 1), 0
+        tile = np.ascontiguousarray(np.asarray(img)[r:r + shape[0], c:c + shape[1]])
+        path = os.path.join(folder, f"{i:05d}.jpg")
+        jpeglib.from_spatial(tile[..., None]).write_spatial(path, qt=75)
+        paths.append(path)
+    return paths
+
+
+def model_files(name, folder):
+    """(the .keras file, the SavedModel version folder) of a freshly built `name`."""
+    from kerastego.export import export_savedmodel
+    from kerastego.models import build_model
+    from kerastego.models.quality import table_for_quality, with_training_tables
+    model = with_training_tables(build_model(name, (SIZE, SIZE, 1), input_kind="coefficients"),
+                                 [table_for_quality(75)])
+    path = os.path.join(folder, f"{name}.keras")
+    model.save(path)
+    return path, export_savedmodel(model, os.path.join(folder, "serving"), name)
+
+
+def measure(kind, paths, keras_path, saved_model, workers, beam_workers):
+    from kerastego.jobs import scan_timing as st
+    from kerastego.jobs.detect import KerasDetector
+    detector = KerasDetector(keras_path)
+    tiles, tables = st.preloaded(paths, SIZE)
+    per_file = len(tiles) / len(paths)
+    batch, tile_rate, by_batch = st.best_bare_rate(detector, tiles, tables)
+    bare = tile_rate / per_file
+    row = {"files": kind, "count": len(paths), "tiles_per_file": per_file, "best_batch": batch,
+           "bare_tiles_per_s_by_batch": {str(b): round(r, 2) for b, r in by_batch.items()},
+           "bare_files_per_s": round(bare, 3)}
+    row["detect_files_per_s"] = st.detect_rate(paths, detector, batch)
+    row["scan_files_per_s"] = st.scan_rate(paths, detector, batch, workers)
+    # the same scan with one reading process beside the model (docs/decisions/0003-scan-reading.md)
+    row["scan_one_reader_files_per_s"] = st.scan_rate(paths, detector, batch, 1)
+    row["beam_files_per_s"], row["beam_start_up_s"] = st.beam_rate(paths, keras_path, batch, beam_workers)
+    row["grpc_files_per_s"] = st.grpc_rate(paths, saved_model, batch)
+    for method in ("detect", "scan", "scan_one_reader", "beam", "grpc"):
+        row[f"{method}_files_per_s"] = round(row[f"{method}_files_per_s"], 3)
+        row[f"{method}_ratio"] = round(row[f"{method}_files_per_s"] / bare, 3)
+    row["goals_met"] = {m: row[f"{m}_ratio"] >= g for m, g in GOALS.items()}
+    print(row, flush=True)
+    return row
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default="hybrid-type1,calpa-srnet")
+    ap.add_argument("--small", type=int, default=256, help="one-tile files per model")
+    ap.add_argument("--large", type=int, default=6, help="2048x1536 photos per model")
+    ap.add_argument("--workers", type=int, default=0, help="reading processes of the local scan")
+    ap.add_argument("--beam_workers", type=int, default=1, help="DirectRunner worker processes")
+    args = ap.parse_args()
+    from kerastego.jobs.scan_timing import start_up_seconds
+    work = tempfile.mkdtemp(prefix="kerastego_scan_bench_")
+    small = make_files(os.path.join(work, "small"), args.small, (SIZE, SIZE))
+    large = make_files(os.path.join(work, "large"), args.large, (1536, 2048))
+    rows = []
+    for name in args.models.split(","):
+        keras_path, saved = model_files(name, work)
+        start = start_up_seconds(keras_path, small[0])
+        for kind, paths in (("256x256", small), ("2048x1536", large)):
+            rows.append({"model": name, "start_up_s": round(start, 2),
+                         **measure(kind, paths, keras_path, saved, args.workers, args.beam_workers)})
+    save("scan", {"size": SIZE, "workers": args.workers, "beam_workers": args.beam_workers, "goals": GOALS,
+                  "rows": rows})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""Train any registered model on pair TFRecords (resumes from out_dir's checkpoints).
+Every flag is a TrainConfig field (kerastego/training/trainer.py)."""
+from kerastego.cli import command
+from kerastego.training.cli import config_from_flags, define_train_flags
+
+
+def define(flags):
+    define_train_flags(flags)
+
+
+def job(FLAGS, args):
+    import sys
+    from kerastego.training import train
+    from kerastego.fileio import FolderInUse
+    from kerastego.training.trainer import TrainingDiverged, check_config
+    cfg = config_from_flags(FLAGS)
+    try:
+        check_config(cfg)
+    except ValueError as e:
+        print(f"train: --{e}", file=sys.stderr)
+        return 2
+    try:
+        summary = train(cfg)
+    except TrainingDiverged as e:
+        print(f"train: {e}", file=sys.stderr)
+        return 3
+    except FolderInUse as e:
+        print(f"train: --out_dir {e}", file=sys.stderr)
+        return 2
+    print(f"train: {summary['steps']} steps, best validation accuracy {summary['best_val_accuracy']}, "
+          f"{summary['train_images_per_second']} img/s; see {FLAGS.out_dir}/summary.json")
+
+
+main = command(__name__, __doc__, define, job)
