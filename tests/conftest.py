@@ -113,3 +113,12 @@ def corpus(tmp_path_factory, real_jpegs):
                                  [table_for_quality(75)])
     model.save(root / "model.keras")
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A freshly built 64x64 hybrid-type2 .keras file (coefficient input), untrained."""
+    from kerastego.models import build_model
+    path = str(tmp_path_factory.mktemp("model") / "tiny.keras")
+    build_model("hybrid-type2", input_shape=(64, 64, 1), input_kind="coefficients").save(path)
+    return path

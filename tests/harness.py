@@ -7,8 +7,12 @@ Layer check: its config round-trips; a model holding it saves to .keras and load
 policy it computes as its dtype policy says; XLA-compiled it gives the eager outputs.
 Model check, for each input kind: one probability pair per image; its .keras round trip
 gives exactly the same outputs and conv parameters; one training step gives a finite loss.
-Counting: a detector wrapper the scan tests use to see the batches a scan makes."""
+Counting: a detector wrapper the scan tests use to see the batches a scan makes;
+run_binary: a binary in a fresh process."""
 import dataclasses
+import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -133,3 +137,21 @@ class Counting:
     def __call__(self, c, q):
         self.calls.append(len(c))
         return self.detector(c, q)
+
+
+BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bin")
+
+
+def run_binary(args):
+    """A binary (or any script) run in a fresh process on the CPU: its CompletedProcess."""
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    return subprocess.run([sys.executable] + args, capture_output=True, text=True, env=env, timeout=300)
+
+
+def with_header_side(src, dst, side):
+    """A copy of the JPEG `src` at `dst` whose frame header claims side x side pixels."""
+    data = bytearray(open(src, "rb").read())
+    i = data.index(b"\xff\xc0")                                      # baseline frame header
+    data[i + 5:i + 9] = side.to_bytes(2, "big") * 2
+    dst.write_bytes(bytes(data))
+    return str(dst)
