@@ -8,7 +8,8 @@ import os
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # longest prefix wins; a module may import only modules of a lower or equal rank
 RANKS = {
-    "kerastego.conventions": 0, "kerastego.fileio": 0, "kerastego.jpeg_io": 0, "kerastego.former_format": 0,
+    "kerastego.conventions": 0, "kerastego.fileio": 0, "kerastego.options": 0,
+    "kerastego.jpeg_io": 0, "kerastego.former_format": 0,
     "kerastego.layers": 1,
     "kerastego.models": 2, "kerastego.data": 2, "kerastego.kernels": 2,
     "data_tools": 3,

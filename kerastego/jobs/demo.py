@@ -2,12 +2,15 @@
 -> nsF5 and J-UNIWARD stego -> TFRecords split by source photo -> train the hybrid
 model on CPU -> evaluate on held-out photos (and J-UNIWARD as a mismatch test)
 -> table and plots. Every stage resumes if the job is run again."""
+import dataclasses
 import os
 import time
 
 from data_tools.bundled import bundled_photos
+from kerastego.conventions import SELECT_RULES
 from kerastego.fileio import write_json
 from kerastego.jobs.experiment import Experiment
+from kerastego.options import option
 
 
 def _stage(name):
@@ -38,17 +41,44 @@ def _build_data(exp, payload, warmup_payload, timings):
     return rec_nsf5, rec_juni, rec_warm
 
 
-def run_demo(out_dir="demo_out", size=128, stride=32, max_per_source=300, payload=0.4, model="hybrid-type1",
-             steps=1000, warmup_payload=1.0, warmup_steps=300, batch_pairs=16, learning_rate=0.002,
-             warmup_learning_rate=0.01, val_every=100,
-             workers=None, seed=0, select_by="accuracy", keep_checkpoints=2, precise_bn_batches=64):
+@dataclasses.dataclass
+class DemoConfig:
+    """Every setting of the demo; the demo command's flags are generated from it."""
+    out_dir: str = option("demo_out", "Output folder (re-running resumes).")
+    size: int = option(128, "Cover size.")
+    stride: int = option(32, "Tile stride over the photos.")
+    max_per_source: int = option(300, "Cap on tiles per photo.")
+    payload: float = option(0.4, "Target payload (nsF5, bpnzAC).")
+    model: str = option("hybrid-type1", "Registered model to train.")
+    steps: int = option(1000, "Training steps at the target payload.")
+    warmup_payload: float = option(1.0, "Payload of the curriculum warm-up.")
+    warmup_steps: int = option(300, "Curriculum warm-up steps (0: none).")
+    batch_pairs: int = option(16, "Pairs per batch.")
+    learning_rate: float = option(0.002, "Learning rate at the target payload (after the warm-up).")
+    warmup_learning_rate: float = option(0.01, "Learning rate of the warm-up.")
+    val_every: int = option(100, "Validate (and checkpoint) every N steps.")
+    workers: int = option(None, "Worker processes for dataset building.")
+    seed: int = option(0, "Seed of the photo split, the embedding keys and training.")
+    select_by: str = option("accuracy", "Model kept: best validation accuracy at threshold 0.5, or lowest "
+                            "validation P_E.", choices=SELECT_RULES)
+    keep_checkpoints: int = option(2, "Checkpoints kept on disk.")
+    precise_bn_batches: int = option(64, "BatchNorm statistics re-estimated over this many training batches "
+                                     "before each validation and save (0: the running statistics).")
+
+
+def run_demo(cfg=None, **overrides):
+    """Run the demo under `cfg` (DemoConfig(), with `overrides` replacing fields)."""
+    c = dataclasses.replace(cfg or DemoConfig(), **overrides)
+    out_dir, size, model, steps, payload = c.out_dir, c.size, c.model, c.steps, c.payload
+    warmup_steps, warmup_payload, batch_pairs, val_every, seed = (c.warmup_steps, c.warmup_payload, c.batch_pairs,
+                                                                 c.val_every, c.seed)
     from kerastego.evaluation import evaluate, format_report
     from kerastego.training import TrainConfig, train
 
     os.makedirs(out_dir, exist_ok=True)
     timings = {}
-    exp = Experiment(out_dir, bundled_photos(), size, crop="tiles", stride=stride, quality=75,
-                     max_per_source=max_per_source, seed=seed, workers=workers)
+    exp = Experiment(out_dir, bundled_photos(), size, crop="tiles", stride=c.stride, quality=75,
+                     max_per_source=c.max_per_source, seed=seed, workers=c.workers)
     rec_nsf5, rec_juni, rec_warm = _build_data(exp, payload, warmup_payload if warmup_steps else None, timings)
 
     init_from = None
@@ -60,7 +90,7 @@ def run_demo(out_dir="demo_out", size=128, stride=32, max_per_source=300, payloa
         warm_summary = train(TrainConfig(
             train_data=os.path.join(rec_warm, "train-*"), val_data=os.path.join(rec_warm, "val-*"),
             out_dir=os.path.join(out_dir, "train_warmup"), model=model, image_size=size, batch_pairs=batch_pairs,
-            steps=warmup_steps, val_every=val_every, checkpoint_every=val_every, learning_rate=warmup_learning_rate,
+            steps=warmup_steps, val_every=val_every, checkpoint_every=val_every, learning_rate=c.warmup_learning_rate,
             decay_every=10 ** 9, seed=seed))
         init_from = warm_summary["final_model"]
         timings["train_warmup"] = time.time() - t
@@ -69,12 +99,12 @@ def run_demo(out_dir="demo_out", size=128, stride=32, max_per_source=300, payloa
     summary = train(TrainConfig(
         train_data=os.path.join(rec_nsf5, "train-*"), val_data=os.path.join(rec_nsf5, "val-*"),
         out_dir=os.path.join(out_dir, "train"), model=model, image_size=size, batch_pairs=batch_pairs,
-        steps=steps, val_every=val_every, checkpoint_every=val_every, learning_rate=learning_rate,
-        decay_every=10 ** 9, seed=seed, init_from=init_from, select_by=select_by,
-        keep_checkpoints=keep_checkpoints,
+        steps=steps, val_every=val_every, checkpoint_every=val_every, learning_rate=c.learning_rate,
+        decay_every=10 ** 9, seed=seed, init_from=init_from, select_by=c.select_by,
+        keep_checkpoints=c.keep_checkpoints,
         # the decision at 0.5 of raw BatchNorm running statistics drifted between checkpoints
         # (held-out accuracy 0.51-0.67); re-estimated statistics held 0.60-0.63 (BUILD.md)
-        precise_bn_batches=precise_bn_batches))
+        precise_bn_batches=c.precise_bn_batches))
     timings["train"] = time.time() - t
 
     t = _stage("evaluate the best-validation model on held-out photos")

@@ -2,6 +2,7 @@
 architecture (a Keras JSON config anyone can build), AGGR/AVG baselines, the
 finetuning baseline's initial weights, a report and a widths plot; optionally
 train the slim architecture from scratch through the training library."""
+import dataclasses
 import os
 
 import numpy as np
@@ -14,6 +15,7 @@ from kerastego.pruning.rebuild import rebuild
 from kerastego.pruning.report import make_report, plot_widths, write_report
 from kerastego.pruning.search import aggr_avg_rates, search, uniform_keep
 from kerastego.models.saving import load_model as load_saved_model
+from kerastego.options import option
 
 
 def load_validation(model, pattern, max_images=512, batch_pairs=32):
@@ -32,10 +34,55 @@ def load_validation(model, pattern, max_images=512, batch_pairs=32):
     return x, np.concatenate(ys)[:max_images]
 
 
-def run_prune(model_path, val_data, out_dir, epsilon=0.05, sigma=0.05, max_images=512, samples=2000,
-              train_data=None, train_steps=0, train_kwargs=None, seed=0):
+@dataclasses.dataclass
+class PruneConfig:
+    """Every setting of a CALPA-NET run; the prune command's flags are generated from it."""
+    data: str = option(None, "TFRecord pattern of a standalone validation split.")
+    out_dir: str = option(None, "Output folder.")
+    model_dir: str = option(None, "A training out_dir (its best.keras, else final.keras is used).")
+    model: str = option(None, "Or a trained .keras model file.")
+    epsilon: float = option(0.05, "Rate step.")
+    sigma: float = option(0.05, "Tolerated accuracy drop (fraction).")
+    max_images: int = option(512, "Validation images used by the search.")
+    samples: int = option(2000, "ThiNet sampled outputs per layer.")
+    train_data: str = option(None, "Train the slim architecture from scratch on this pattern...")
+    train_steps: int = option(0, "... for this many steps (0: do not train).")
+    seed: int = option(0, "Seed of the ThiNet sampling (and of training).")
+    train_kwargs: dict = option(None, "More TrainConfig fields for the training from scratch.", flag=False)
+
+
+def model_file(cfg):
+    """The model a PruneConfig names: --model, or model_dir's best.keras, else its final.keras."""
+    if cfg.model_dir:
+        best = os.path.join(cfg.model_dir, "best.keras")
+        return best if os.path.exists(best) else os.path.join(cfg.model_dir, "final.keras")
+    return cfg.model
+
+
+def check_prune_config(cfg):
+    """ValueError naming the first setting that cannot run."""
+    if not (cfg.model or cfg.model_dir):
+        raise ValueError("give --model_dir or --model")
+    if cfg.train_steps and not cfg.train_data:
+        raise ValueError("--train_steps needs --train_data")
+    if not 0.0 < cfg.epsilon < 1.0:
+        raise ValueError(f"--epsilon={cfg.epsilon}: the rate step must be in (0, 1)")
+    if not 0.0 <= cfg.sigma <= 1.0:
+        raise ValueError(f"--sigma={cfg.sigma}: the tolerated drop must be in [0, 1]")
+    if min(cfg.max_images, cfg.samples) <= 0 or cfg.train_steps < 0:
+        raise ValueError("--max_images and --samples must be positive, --train_steps not negative")
+    if not os.path.exists(model_file(cfg)):
+        raise ValueError(f"--model {model_file(cfg)}: no such file")
+
+
+def run_prune(cfg):
+    """Search the rates of the PruneConfig's model, write the slim architecture, its uniform
+    baselines, a weight-copied slim model and the report (and train the slim one)."""
+    out_dir, epsilon, sigma, seed, val_data = cfg.out_dir, cfg.epsilon, cfg.sigma, cfg.seed, cfg.data
+    source, max_images, samples = model_file(cfg), cfg.max_images, cfg.samples
+    train_data, train_steps, train_kwargs = cfg.train_data, cfg.train_steps, cfg.train_kwargs
     os.makedirs(out_dir, exist_ok=True)
-    model = load_saved_model(model_path)
+    model = load_saved_model(source)
     x, y = load_validation(model, val_data, max_images)
     result = search(model, x, y, epsilon=epsilon, sigma=sigma, samples=samples, seed=seed)
     graph = ChannelGraph(model)
@@ -48,7 +95,7 @@ def run_prune(model_path, val_data, out_dir, epsilon=0.05, sigma=0.05, max_image
         save_architecture(rebuild(model, uniform_keep(model, gamma, graph), graph=graph),
                           os.path.join(out_dir, f"{name}_model.json"), family)
     report = make_report(model, slim, result, extra={"epsilon": epsilon, "sigma": sigma, "uniform_rates": uniform,
-                                                     "source_model": os.path.abspath(model_path)})
+                                                     "source_model": os.path.abspath(source)})
     write_report(report, os.path.join(out_dir, "report.json"))
     plot_widths(report, os.path.join(out_dir, "widths.png"))
     print(f"calpa: conv params {report['original']['conv_params']:,} -> {report['slim']['conv_params']:,} "

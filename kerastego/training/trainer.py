@@ -20,6 +20,7 @@ import tensorflow as tf
 from kerastego.conventions import FORMAT_VERSION, INPUT_KINDS, MIXED_PRECISION, SELECT_RULES
 from kerastego.training.best import BestKeeper
 from kerastego.fileio import FolderLock, read_versioned_json, write_json
+from kerastego.options import option
 from kerastego.training.distribute import choose_strategy, is_chief
 from kerastego.training.history import History
 from kerastego.training.inference_weights import inference_weights
@@ -27,11 +28,6 @@ from kerastego.training.presets import preset_for_model
 from kerastego.training.state import TrainState, restore
 from kerastego.training.task import StegoTask
 from kerastego.models.saving import load_model as load_saved_model
-
-
-def option(default, help, choices=None, flag=True):
-    """A TrainConfig field with the help text (and choices) its command-line flag shows."""
-    return dataclasses.field(default=default, metadata={"help": help, "choices": choices, "flag": flag})
 
 
 @dataclasses.dataclass

@@ -9,13 +9,13 @@ from kerastego.models import count_conv_params
 
 
 def test_prune_job_writes_buildable_architecture_and_report(small_dataset, tmp_path):
-    from kerastego.jobs.prune import run_prune
+    from kerastego.jobs.prune import PruneConfig, run_prune
     keras.utils.set_random_seed(0)
     model = build_model("hybrid-type2", input_shape=(64, 64, 1), input_kind="coefficients")
     model.save(tmp_path / "trained.keras")
     out = tmp_path / "calpa"
-    report = run_prune(str(tmp_path / "trained.keras"), str(small_dataset["records"] / "val-*"), str(out),
-                       epsilon=0.5, sigma=0.05, max_images=64, samples=200)
+    report = run_prune(PruneConfig(model=str(tmp_path / "trained.keras"), data=str(small_dataset["records"] / "val-*"),
+                                   out_dir=str(out), epsilon=0.5, sigma=0.05, max_images=64, samples=200))
     for f in ("slim_model.json", "aggr_model.json", "avg_model.json", "finetune_init.keras", "report.json",
               "widths.png"):
         assert os.path.exists(out / f), f
