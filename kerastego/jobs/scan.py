@@ -19,6 +19,7 @@ import json
 import multiprocessing as mp
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -285,15 +286,22 @@ class Batcher:
 
 
 class Progress:
-    """Files/s (and, with a known total, ETA) on a terminal bar, else a plain line every
-    `every` seconds on stderr."""
+    """Files/s (and, once the total is known, ETA) on a terminal bar, else a plain line
+    every `every` seconds on stderr. The total arrives from a counting thread (set_total),
+    so the scan never waits for a listing of the corpus."""
 
     def __init__(self, total=None, every=30.0, stream=sys.stderr):
         self.count, self.start, self.last, self.every, self.stream = 0, time.time(), time.time(), every, stream
-        self.bar = None
+        self.total, self.bar = total, None
         if stream.isatty():
             from tqdm import tqdm
             self.bar = tqdm(total=total, unit="file", desc="scan", file=stream)
+
+    def set_total(self, total):
+        self.total = total
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.refresh()
 
     def tick(self):
         self.count += 1
@@ -301,7 +309,15 @@ class Progress:
             self.bar.update(1)
         elif time.time() - self.last >= self.every:
             self.last = time.time()
-            print(f"scan: {self.count} files, {self.rate():.1f} files/s", file=self.stream, flush=True)
+            print(f"scan: {self.line()}", file=self.stream, flush=True)
+
+    def line(self):
+        """`N files, R files/s` and, with a known total, `of T, ETA ...`."""
+        text = f"{self.count} files, {self.rate():.1f} files/s"
+        if self.total:
+            left = max(self.total - self.count, 0) / max(self.rate(), 1e-9)
+            text += f", of {self.total}, ETA {time.strftime('%H:%M:%S', time.gmtime(left))}"
+        return text
 
     def rate(self):
         return self.count / max(time.time() - self.start, 1e-9)
@@ -309,6 +325,27 @@ class Progress:
     def close(self):
         if self.bar is not None:
             self.bar.close()
+
+
+def _entries(given):
+    """How many directory entries the path, folder or pattern `given` stands for (no file
+    is opened: the count is for the ETA only)."""
+    if glob.has_magic(given):
+        return sum(1 for _ in glob.iglob(given, recursive=True))
+    if os.path.isdir(given):
+        return sum(len(names) for _, _, names in os.walk(given))
+    return 1
+
+
+def _count_in_background(paths, list_file, out, progress):
+    """A daemon thread that counts the entries still to score (directory listings and
+    list lines only) and hands the total to `progress` for its ETA."""
+    def count():
+        total = sum(map(_entries, paths)) + (sum(1 for _ in listed_paths(list_file)) if list_file else 0)
+        progress.set_total(max(total - len(out.done), 0))
+    counter = threading.Thread(target=count, name="scan-counter", daemon=True)
+    counter.start()
+    return counter
 
 
 def _jobs(paths, list_file, out, size, backend, emit):
@@ -373,6 +410,8 @@ def scan(paths, detector, output, model, batch_size=64, workers=0, threshold=0.5
         stats["skipped"] += row["verdict"] is None and not row["error"]
         progress.tick()
 
+    paths = list(paths)
+    _count_in_background(paths, list_file, out, progress)
     batcher = Batcher(detector, batch_size, threshold)
     tables = getattr(detector, "training_tables", [])
     try:

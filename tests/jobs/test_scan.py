@@ -178,3 +178,20 @@ def test_paths_from_a_list_are_literal_and_the_output_is_not_scanned(corpus, tmp
     assert rows[f"{folder}/missing.jpg"]["note"] == "skipped: no such file"
     scan([str(folder)], detector, str(out), "m", workers=0)
     assert str(out) not in {r["file"] for r in _rows(out)[1]}
+
+
+def test_progress_gives_the_rate_and_once_counted_an_eta(tmp_path):
+    import io
+    from kerastego.jobs.scan import Progress, _count_in_background, ScanOutput
+    stream = io.StringIO()
+    progress = Progress(every=0.0, stream=stream)
+    progress.tick()
+    assert "ETA" not in stream.getvalue() and "1 files" in stream.getvalue()
+    for i in range(5):
+        (tmp_path / f"{i}.jpg").write_bytes(b"x")
+    out = ScanOutput(str(tmp_path / "rows.jsonl"), "m")
+    out.close()
+    _count_in_background([str(tmp_path)], None, out, progress).join()
+    assert progress.total == 6                                      # five files and the output's own entry
+    progress.tick()
+    assert stream.getvalue().splitlines()[-1].startswith("scan: 2 files,") and ", of 6, ETA 00:00:" in stream.getvalue()
