@@ -32,6 +32,11 @@ def define_flags(flags, cls, required=()):
         flags.mark_flags_as_required(list(required))
 
 
-def from_flags(cls, flag_values):
-    """The `cls` config the parsed flags describe."""
-    return cls(**{f.name: getattr(flag_values, f.name) for f in flag_fields(cls)})
+def from_flags(cls, flag_values, base=None):
+    """The `cls` config the parsed flags describe; with `base` (a `cls` config, e.g. a named
+    experiment's), only the flags given on the command line replace its fields."""
+    fields = flag_fields(cls)
+    if base is None:
+        return cls(**{f.name: getattr(flag_values, f.name) for f in fields})
+    return dataclasses.replace(base, **{f.name: getattr(flag_values, f.name) for f in fields
+                                        if flag_values[f.name].present})

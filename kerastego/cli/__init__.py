@@ -82,3 +82,22 @@ def script(module_name):
     sys.argv[0] = os.path.basename(sys.argv[0])
     sys.exit(module.main())
 
+
+def define_experiment_flag(flags):
+    flags.DEFINE_string("experiment", None, "Start from this named experiment's settings "
+                        "(kerastego.jobs.experiments); the flags given override them.")
+
+
+def experiment_config(FLAGS, cls, command_name):
+    """The `cls` config of the parsed flags, on top of --experiment's when given; a name
+    that is not registered for the command is a usage error listing the names."""
+    from absl import app
+    from kerastego.options import from_flags
+    base = None
+    if FLAGS.experiment:
+        from kerastego.jobs.experiments import experiment
+        try:
+            base = experiment(FLAGS.experiment, command_name).config
+        except KeyError as e:
+            raise app.UsageError(f"--experiment: {e.args[0]}", exitcode=2) from None
+    return from_flags(cls, FLAGS, base)

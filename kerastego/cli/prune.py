@@ -3,18 +3,19 @@ architecture (optionally train it from scratch). Every flag is a PruneConfig fie
 (kerastego/jobs/prune.py)."""
 from absl import app
 
-from kerastego.cli import command
-from kerastego.options import define_flags, from_flags
+from kerastego.cli import command, define_experiment_flag, experiment_config
+from kerastego.options import define_flags
 
 
 def define(flags):
     from kerastego.jobs.prune import PruneConfig
     define_flags(flags, PruneConfig, required=("data", "out_dir"))
+    define_experiment_flag(flags)
 
 
 def job(FLAGS, args):
     from kerastego.jobs.prune import PruneConfig, check_prune_config, run_prune
-    cfg = from_flags(PruneConfig, FLAGS)
+    cfg = experiment_config(FLAGS, PruneConfig, "prune")
     try:
         check_prune_config(cfg)
     except ValueError as e:

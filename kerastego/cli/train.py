@@ -1,11 +1,12 @@
 """Train any registered model on pair TFRecords (resumes from out_dir's checkpoints).
 Every flag is a TrainConfig field (kerastego/training/trainer.py)."""
-from kerastego.cli import command
-from kerastego.training.cli import config_from_flags, define_train_flags
+from kerastego.cli import command, define_experiment_flag, experiment_config
+from kerastego.training.cli import define_train_flags
 
 
 def define(flags):
     define_train_flags(flags)
+    define_experiment_flag(flags)
 
 
 def job(FLAGS, args):
@@ -13,7 +14,8 @@ def job(FLAGS, args):
     from kerastego.training import train
     from kerastego.fileio import FolderInUse
     from kerastego.training.trainer import TrainingDiverged, check_config
-    cfg = config_from_flags(FLAGS)
+    from kerastego.training import TrainConfig
+    cfg = experiment_config(FLAGS, TrainConfig, "train")
     try:
         check_config(cfg)
     except ValueError as e:
