@@ -218,11 +218,37 @@ class ScanOutput:
         self._file.close()
 
 
-def _read_for_scan(job):
-    """Worker side: (key, row, tiles, table) of one file (module level: workers import it)."""
-    path, size, backend = job
+def read_for_scan(path, size, tables, backend="jpeglib"):
+    """(key, row, tiles, table) of one file before the model, its quality checked against
+    the model's training `tables`: what the local scan's readers and Beam's read step do."""
     row, parts, qt = read_file(path, size, backend)
+    if not row["error"]:
+        row["quality_warning"] = quality_warning(qt, tables) or ""
     return file_key(path), row, parts, qt
+
+
+def _read_job(job):
+    """read_for_scan of one job tuple (module level: worker processes import it)."""
+    return read_for_scan(*job)
+
+
+class Tally:
+    """The counts of a scan's summary, row by row."""
+
+    def __init__(self):
+        self.counts = {"files": 0, "stego": 0, "unreliable": 0, "errors": 0, "skipped": 0}
+
+    def add(self, row):
+        self.counts["files"] += 1
+        self.counts["stego"] += row["verdict"] == "stego"
+        self.counts["unreliable"] += bool(row["quality_warning"]) and row["verdict"] is not None
+        self.counts["errors"] += bool(row["error"])
+        self.counts["skipped"] += row["verdict"] is None and not row["error"]
+
+    def summary(self, seconds):
+        """{files, stego, unreliable, errors, skipped, seconds, files_per_s}."""
+        files = self.counts["files"]
+        return {**self.counts, "seconds": round(seconds, 1), "files_per_s": round(files / max(seconds, 1e-9), 1)}
 
 
 class Batcher:
@@ -348,8 +374,8 @@ def _count_in_background(paths, list_file, out, progress):
     return counter
 
 
-def _jobs(paths, list_file, out, size, backend, emit):
-    """(path, size, backend) of each JPEG not yet in the output; skip rows emitted here."""
+def _jobs(paths, list_file, out, size, tables, backend, emit):
+    """(path, size, tables, backend) of each JPEG not yet in the output; skip rows emitted here."""
     listed = candidates(listed_paths(list_file), patterns=False) if list_file else ()
     own = os.path.realpath(out.path)
     for path, why in itertools.chain(candidates(paths), listed):
@@ -361,33 +387,26 @@ def _jobs(paths, list_file, out, size, backend, emit):
         if why:
             emit(key, skipped_row(path, why))
         else:
-            yield path, size, backend
+            yield path, size, tables, backend
 
 
 def _read_all(jobs, workers, window):
-    """Results of _read_for_scan over `jobs`, in order: read by a thread of this process
+    """Results of read_for_scan over `jobs`, in order: read by a thread of this process
     (workers=0: the decoder and the model overlap where they release the GIL), or by
     `workers` spawned processes; at most `window` files in flight either way, so memory
     does not grow with the corpus."""
-    if not workers:
-        with cf.ThreadPoolExecutor(1, thread_name_prefix="scan-reader") as pool:
-            pending = collections.deque()
-            for job in jobs:
-                pending.append(pool.submit(_read_for_scan, job))
-                if len(pending) >= window:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        return
-    with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-        pending = set()
+    if workers:
+        pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+    else:
+        pool = cf.ThreadPoolExecutor(1, thread_name_prefix="scan-reader")
+    with pool:
+        pending = collections.deque()
         for job in jobs:
-            pending.add(pool.submit(_read_for_scan, job))
+            pending.append(pool.submit(_read_job, job))
             if len(pending) >= window:
-                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                yield from (f.result() for f in done)
-        for f in cf.as_completed(pending):
-            yield f.result()
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def scan(paths, detector, output, model, batch_size=64, workers=0, threshold=0.5, backend="jpeglib",
@@ -399,15 +418,11 @@ def scan(paths, detector, output, model, batch_size=64, workers=0, threshold=0.5
         raise ValueError(f"threshold must be a probability strictly between 0 and 1, got {threshold}")
     out = ScanOutput(output, model, fmt)
     progress = progress or Progress()
-    stats = {"files": 0, "stego": 0, "unreliable": 0, "errors": 0, "skipped": 0}
+    tally = Tally()
 
     def emit(key, row):
         out.write(key, row)
-        stats["files"] += 1
-        stats["stego"] += row["verdict"] == "stego"
-        stats["unreliable"] += bool(row["quality_warning"]) and row["verdict"] is not None
-        stats["errors"] += bool(row["error"])
-        stats["skipped"] += row["verdict"] is None and not row["error"]
+        tally.add(row)
         progress.tick()
 
     paths = list(paths)
@@ -415,13 +430,12 @@ def scan(paths, detector, output, model, batch_size=64, workers=0, threshold=0.5
     batcher = Batcher(detector, batch_size, threshold)
     tables = getattr(detector, "training_tables", [])
     try:
-        jobs = _jobs(paths, list_file, out, detector.size, backend, emit)
+        jobs = _jobs(paths, list_file, out, detector.size, tables, backend, emit)
         window = 4 * workers or min(batch_size, 16)
         for key, row, parts, qt in _read_all(jobs, workers, window):
             if row["error"]:
                 emit(key, row)
                 continue
-            row["quality_warning"] = quality_warning(qt, tables) or ""
             for finished in batcher.add(key, row, parts, qt):
                 emit(*finished)
         for finished in batcher.flush():
@@ -429,5 +443,4 @@ def scan(paths, detector, output, model, batch_size=64, workers=0, threshold=0.5
     finally:
         out.close()
         progress.close()
-    seconds = time.time() - progress.start
-    return {**stats, "seconds": round(seconds, 1), "files_per_s": round(stats["files"] / max(seconds, 1e-9), 1)}
+    return tally.summary(time.time() - progress.start)

@@ -16,10 +16,9 @@ import time
 
 import numpy as np
 
-from kerastego.jobs.detect import read_file, skipped_row, verdict
 from kerastego.conventions import FORMAT_VERSION
-from kerastego.jobs.scan import HEADER, JsonlRows, candidates, file_key
-from kerastego.models.quality import quality_warning
+from kerastego.jobs.detect import skipped_row, verdict
+from kerastego.jobs.scan import HEADER, JsonlRows, Tally, candidates, file_key, read_for_scan
 
 
 def model_handler(detector_args, min_batch_size=1, max_batch_size=64):
@@ -76,15 +75,13 @@ def _read(path_and_why, size, tables):
     """('row', (path, key, row)) for a file with no tiles to score (skipped or unreadable);
     ('file', (path, key, row, count)) and ('tile', (path, (index, tile, table))) otherwise."""
     path, why = path_and_why
-    key = file_key(path)
     if why:
-        yield "row", (path, key, skipped_row(path, why))
+        yield "row", (path, file_key(path), skipped_row(path, why))
         return
-    row, parts, qt = read_file(path, size)
+    key, row, parts, qt = read_for_scan(path, size, tables)
     if row["error"]:
         yield "row", (path, key, row)
         return
-    row["quality_warning"] = quality_warning(qt, tables) or ""
     yield "file", (path, key, row, len(parts))
     for i, part in enumerate(parts):
         yield "tile", (path, (i, part, qt))
@@ -184,12 +181,10 @@ def beam_scan(paths, detector_args, output, model, runner="DirectRunner", pipeli
     header, rows = read_shards(output)
     if header not in (None, {HEADER: FORMAT_VERSION, "model": model}):
         raise ValueError(f"{output_prefix(output)}-*.jsonl: shards of another scan ({header})")
-    summary = {"files": len(rows), "stego": sum(r["verdict"] == "stego" for r in rows),
-               "unreliable": sum(bool(r["quality_warning"]) and r["verdict"] is not None for r in rows),
-               "errors": sum(bool(r["error"]) for r in rows),
-               "skipped": sum(r["verdict"] is None and not r["error"] for r in rows),
-               "seconds": round(seconds, 1), "files_per_s": round(len(rows) / max(seconds, 1e-9), 1),
-               "shards": len(shards(output))}
+    tally = Tally()
+    for row in rows:
+        tally.add(row)
+    summary = {**tally.summary(seconds), "shards": len(shards(output))}
     span = model_span(result)
     if span:
         summary.update(first_model_call_s=round(span[0] - start, 1), model_span_s=round(span[1] - span[0], 2))
