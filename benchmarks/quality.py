@@ -64,7 +64,7 @@ def _train(name, rec, out, size, steps, seed, batch_pairs, init_from=None):
     from kerastego.training import TrainConfig, train
     from kerastego.models import model_family
     lr = 1e-3 if model_family(name) == "srnet" else 0.01
-    return train(TrainConfig(train_data=os.path.join(rec, "train-*"), val_data=os.path.join(rec, "val-*"),
+    return train(TrainConfig.of(train_data=os.path.join(rec, "train-*"), val_data=os.path.join(rec, "val-*"),
                              out_dir=out, model=name, image_size=size, batch_pairs=batch_pairs, steps=steps,
                              val_every=max(steps // 6, 1), checkpoint_every=max(steps // 6, 1), learning_rate=lr,
                              decay_every=max(steps // 3, 1), seed=seed, verbose=0, init_from=init_from,

@@ -46,10 +46,11 @@ def make_files(folder, count, shape):
 def model_files(name, folder):
     """(the .keras file, the SavedModel version folder) of a freshly built `name`."""
     from kerastego.export import export_savedmodel
-    from kerastego.models import build_model
-    from kerastego.models.quality import table_for_quality, with_training_tables
-    model = with_training_tables(build_model(name, (SIZE, SIZE, 1), input_kind="coefficients"),
-                                 [table_for_quality(75)])
+    from kerastego.models import build_model, model_family
+    from kerastego.models.quality import table_for_quality
+    from kerastego.models.record import with_record
+    model = with_record(build_model(name, (SIZE, SIZE, 1), input_kind="coefficients"), model_family(name),
+                        [table_for_quality(75)])
     path = os.path.join(folder, f"{name}.keras")
     model.save(path)
     return path, export_savedmodel(model, os.path.join(folder, "serving"), name)

@@ -33,7 +33,7 @@ def scored(model_path, records, seconds):
 def trained(args, records, out, init_from):
     """Train CALPA-SRNet on `records` (from init_from, or from scratch); best model path, seconds."""
     from kerastego.training import TrainConfig, train
-    s = train(TrainConfig(train_data=os.path.join(records, "train-*"), val_data=os.path.join(records, "val-*"),
+    s = train(TrainConfig.of(train_data=os.path.join(records, "train-*"), val_data=os.path.join(records, "val-*"),
                           out_dir=out, model="calpa-srnet", image_size=256, batch_pairs=args.batch_pairs,
                           steps=args.steps, val_every=args.steps, checkpoint_every=max(args.steps // 3, 1),
                           learning_rate=args.finetune_lr if init_from else args.scratch_lr, init_from=init_from,

@@ -98,7 +98,8 @@ def corpus(tmp_path_factory, real_jpegs):
     import jpeglib
     from skimage import data
     from kerastego.models import build_model
-    from kerastego.models.quality import table_for_quality, with_training_tables
+    from kerastego.models.quality import table_for_quality
+    from kerastego.models.record import with_record
     root = tmp_path_factory.mktemp("corpus")
     (root / "sub").mkdir()
     for p in real_jpegs[:6]:
@@ -109,8 +110,8 @@ def corpus(tmp_path_factory, real_jpegs):
     (root / "notes.txt").write_text("not a picture")
     whole = real_jpegs[0].read_bytes()
     (root / "cut.jpg").write_bytes(whole[:len(whole) // 2])
-    model = with_training_tables(build_model("hybrid-type2", (64, 64, 1), input_kind="coefficients"),
-                                 [table_for_quality(75)])
+    model = with_record(build_model("hybrid-type2", (64, 64, 1), input_kind="coefficients"), "hybrid",
+                        [table_for_quality(75)])
     model.save(root / "model.keras")
     return root
 
@@ -122,3 +123,15 @@ def tiny_model(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("model") / "tiny.keras")
     build_model("hybrid-type2", input_shape=(64, 64, 1), input_kind="coefficients").save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def jax_env(tmp_path_factory):
+    """The environment of a child process on the JAX backend (CPU) with one compilation
+    cache for the whole test run: JAX compiles each kernel shape's initializer, and the
+    children (tests/test_backends.py, the GPU check) build the same models."""
+    base = tmp_path_factory.getbasetemp()
+    cache = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "jax-compilation-cache"
+    return {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": "",
+            "JAX_COMPILATION_CACHE_DIR": str(cache), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}

@@ -46,7 +46,7 @@ LAYER_CASES = {
     kl.JpegDecompress: LayerCase(lambda: kl.JpegDecompress(dtype="float32"), _coefficients, pinned_float32=True),
     kl.QuantizeTruncate: LayerCase(lambda: kl.QuantizeTruncate(1.0, 8.0, dtype="float32"),
                                    lambda r: _image(r, scale=5.0) - 128, pinned_float32=True),
-    kl.TrainingQuantTables: LayerCase(lambda: kl.TrainingQuantTables([[4.0] * 64]), _image),
+    kl.ModelRecord: LayerCase(lambda: kl.ModelRecord("hybrid", [[4.0] * 64]), _image),
 }
 
 

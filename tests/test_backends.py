@@ -91,18 +91,19 @@ def _scan_models(work):
     (work / "scan_expected.json").write_text(json.dumps(expected))
 
 
-def run_checks(work, backend):
-    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": "",
-           "PYTHONPATH": os.pathsep.join([os.path.dirname(os.path.dirname(CHECKS)), os.environ.get("PYTHONPATH", "")])}
+def run_checks(work, backend_env):
+    """backend_checks.py's JSON result in a child with `backend_env` (KERAS_BACKEND set)."""
+    root = os.path.dirname(os.path.dirname(CHECKS))
+    env = {**backend_env, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
     r = subprocess.run([sys.executable, CHECKS, str(work)], capture_output=True, text=True, env=env, timeout=1200)
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
-def jax_result(saved):
+def jax_result(saved, jax_env):
     pytest.importorskip("jax", reason="the jax backend is in the test extra (pip install -e '.[test]')")
-    return run_checks(saved, "jax")
+    return run_checks(saved, jax_env)
 
 
 def test_every_registered_model_builds_under_jax_without_tensorflow(jax_result):

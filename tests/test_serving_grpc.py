@@ -20,10 +20,11 @@ grpc = pytest.importorskip("grpc", reason="grpcio comes with tensorflow-serving-
 def exported(tmp_path_factory):
     from kerastego.export import export_savedmodel
     from kerastego.models import build_model
-    from kerastego.models.quality import table_for_quality, with_training_tables
+    from kerastego.models.quality import table_for_quality
+    from kerastego.models.record import with_record
     root = tmp_path_factory.mktemp("grpc")
-    model = with_training_tables(build_model("hybrid-type2", (64, 64, 1), input_kind="coefficients"),
-                                 [table_for_quality(75)])
+    model = with_record(build_model("hybrid-type2", (64, 64, 1), input_kind="coefficients"), "hybrid",
+                        [table_for_quality(75)])
     model.save(root / "model.keras")
     return {"keras": str(root / "model.keras"), "saved": export_savedmodel(model, str(root / "serving"), "hybrid")}
 

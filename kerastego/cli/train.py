@@ -1,5 +1,5 @@
 """Train any registered model on pair TFRecords (resumes from out_dir's checkpoints).
-Every flag is a TrainConfig field (kerastego/training/trainer.py)."""
+Every flag is a TrainConfig option (kerastego/training/config.py)."""
 from kerastego.cli import command, define_experiment_flag, experiment_config
 from kerastego.training.cli import define_train_flags
 

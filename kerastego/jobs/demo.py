@@ -87,7 +87,7 @@ def run_demo(cfg=None, **overrides):
         # (held-out accuracy stayed near 50%); it does at a larger payload, and that model
         # is a good start for the target payload.
         t = _stage(f"curriculum warm-up: nsF5 at {warmup_payload} bpnzAC, {warmup_steps} steps")
-        warm_summary = train(TrainConfig(
+        warm_summary = train(TrainConfig.of(
             train_data=os.path.join(rec_warm, "train-*"), val_data=os.path.join(rec_warm, "val-*"),
             out_dir=os.path.join(out_dir, "train_warmup"), model=model, image_size=size, batch_pairs=batch_pairs,
             steps=warmup_steps, val_every=val_every, checkpoint_every=val_every, learning_rate=c.warmup_learning_rate,
@@ -96,7 +96,7 @@ def run_demo(cfg=None, **overrides):
         timings["train_warmup"] = time.time() - t
 
     t = _stage(f"train {model} on nsF5 at {payload} bpnzAC ({steps} steps of {batch_pairs} pairs, CPU)")
-    summary = train(TrainConfig(
+    summary = train(TrainConfig.of(
         train_data=os.path.join(rec_nsf5, "train-*"), val_data=os.path.join(rec_nsf5, "val-*"),
         out_dir=os.path.join(out_dir, "train"), model=model, image_size=size, batch_pairs=batch_pairs,
         steps=steps, val_every=val_every, checkpoint_every=val_every, learning_rate=c.learning_rate,

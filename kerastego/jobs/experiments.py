@@ -7,7 +7,7 @@ import dataclasses
 
 from kerastego.jobs.demo import DemoConfig
 from kerastego.jobs.prune import PruneConfig
-from kerastego.training.trainer import TrainConfig
+from kerastego.training.config import TrainConfig
 
 COMMANDS = {TrainConfig: "train", DemoConfig: "demo", PruneConfig: "prune"}
 
@@ -47,14 +47,14 @@ def experiment(name, command=None):
 
 register_experiment("demo", DemoConfig(), "make demo: bundled photos, 128x128 QF75 tiles, nsF5 0.4 with a "
                     "300-step warm-up at 1.0, hybrid-type1 for 1000 steps on a CPU")
-register_experiment("zeng-hybrid-type1", TrainConfig(model="hybrid-type1", image_size=256),
+register_experiment("zeng-hybrid-type1", TrainConfig.of(model="hybrid-type1", image_size=256),
                     "the hybrid paper's Type1 at 256x256 with its Caffe solver (SGD momentum 0.9, lr 1e-3 x0.9 "
                     "every 5000 steps, the family preset)")
-register_experiment("zeng-hybrid-type2", TrainConfig(model="hybrid-type2", image_size=256),
+register_experiment("zeng-hybrid-type2", TrainConfig.of(model="hybrid-type2", image_size=256),
                     "the hybrid paper's Type2 at 256x256, same solver")
-register_experiment("tan-srnet", TrainConfig(model="srnet", image_size=256),
+register_experiment("tan-srnet", TrainConfig.of(model="srnet", image_size=256),
                     "SRNet as CALPA-NET trains it: Adamax 1e-3, 1e-4 after 400k steps, 16 pairs")
-register_experiment("tan-calpa-srnet", TrainConfig(model="calpa-srnet", image_size=256),
+register_experiment("tan-calpa-srnet", TrainConfig.of(model="calpa-srnet", image_size=256),
                     "the authors' released CALPA-SRNet widths trained from scratch, SRNet's preset")
 register_experiment("tan-calpa-search", PruneConfig(epsilon=0.05, sigma=0.05),
                     "CALPA-NET's Algorithm 1 with the paper's step epsilon = 5% and tolerance sigma = 5%")

@@ -9,7 +9,8 @@ import numpy as np
 
 from kerastego.conventions import COEFFICIENTS
 from kerastego.data import make_dataset
-from kerastego.models import infer_family, model_input, save_architecture
+from kerastego.models import model_input, save_architecture
+from kerastego.models.record import recorded_family
 from kerastego.pruning.graph import ChannelGraph
 from kerastego.pruning.rebuild import rebuild
 from kerastego.pruning.report import make_report, plot_widths, write_report
@@ -86,7 +87,7 @@ def run_prune(cfg):
     x, y = load_validation(model, val_data, max_images)
     result = search(model, x, y, epsilon=epsilon, sigma=sigma, samples=samples, seed=seed)
     graph = ChannelGraph(model)
-    family = infer_family(model)   # the slim model trains with its family's preset and input convention
+    family = recorded_family(model)   # the slim model trains with its family's preset and input convention
     slim = rebuild(model, result.keep, graph=graph)
     save_architecture(slim, os.path.join(out_dir, "slim_model.json"), family)
     rebuild(model, result.keep, copy_weights=True, graph=graph).save(os.path.join(out_dir, "finetune_init.keras"))
@@ -104,9 +105,10 @@ def run_prune(cfg):
     if train_steps:
         from kerastego.training import TrainConfig, train
         kind, size = model_input(model)
-        cfg = TrainConfig(train_data=train_data, val_data=val_data, out_dir=os.path.join(out_dir, "train_from_scratch"),
-                          model=os.path.join(out_dir, "slim_model.json"), image_size=size, input_kind=kind,
-                          steps=train_steps, seed=seed, **(train_kwargs or {}))
+        cfg = TrainConfig.of(train_data=train_data, val_data=val_data,
+                             out_dir=os.path.join(out_dir, "train_from_scratch"),
+                             model=os.path.join(out_dir, "slim_model.json"), image_size=size, input_kind=kind,
+                             steps=train_steps, seed=seed, **(train_kwargs or {}))
         report["train_from_scratch"] = train(cfg)
         write_report(report, os.path.join(out_dir, "report.json"))
     return report

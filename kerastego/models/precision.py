@@ -14,7 +14,8 @@ import keras
 from kerastego.conventions import INPUT_KINDS
 from kerastego.layers import DCTConv, QuantizeTruncate
 from kerastego.layers.basic import FrozenLayer
-from kerastego.models.registry import build_model, infer_family, keras_policy, model_family, model_names
+from kerastego.models.record import recorded_family
+from kerastego.models.registry import build_model, keras_policy, model_family, model_names
 
 FROZEN_TYPES = (FrozenLayer, DCTConv, QuantizeTruncate)   # the frozen first stage: float32 whatever its name
 _REFERENCE_SIZE = 64
@@ -26,7 +27,7 @@ def float32_layers(model):
     frozen = {layer.name for layer in model.layers if isinstance(layer, FROZEN_TYPES)}
     if any(p != "float32" for p in policies.values()):   # saved under a policy: it says itself
         return frozen | {name for name, p in policies.items() if p == "float32"}
-    return frozen | (_family_float32(infer_family(model)) & set(policies))
+    return frozen | (_family_float32(recorded_family(model)) & set(policies))
 
 
 @functools.lru_cache(maxsize=None)

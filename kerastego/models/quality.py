@@ -1,15 +1,14 @@
 """Which JPEG quality a model was trained at, and whether a file matches it.
 
 The trainer records its training data's quantization tables in the saved model
-(`with_training_tables`); detect, evaluate and the export compare each file's table
+(kerastego.models.record); detect, evaluate and the export compare each file's table
 with them, and name both qualities when they differ. Qualities are estimated against
 the IJG (libjpeg) scaling of the standard luminance table, what almost every encoder uses.
 """
 import numpy as np
 
-from kerastego.layers import TrainingQuantTables
+from kerastego.models.record import model_record
 
-RECORD_LAYER = "training_quant_tables"
 # ITU-T T.81 Annex K luminance table, row-major
 STD_LUMINANCE = np.array([
     16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
@@ -34,25 +33,10 @@ def estimate_quality(table):
     return int(np.argmin(np.abs(_EVERY_QUALITY - t).sum(axis=(1, 2)))) + 1
 
 
-def with_training_tables(model, tables):
-    """The model with its training tables recorded at the output (identity layer);
-    replaces an earlier record. tables: iterable of (8, 8)."""
-    import keras
-    unique = sorted({tuple(np.asarray(t, np.float64).ravel()) for t in tables})
-    output = model.output
-    if model.layers[-1].name == RECORD_LAYER:
-        output = model.layers[-1].input
-    recorded = TrainingQuantTables(unique, name=RECORD_LAYER)(output)
-    return keras.Model(model.input, recorded, name=model.name)
-
-
 def training_tables(model):
     """The recorded training tables as (8, 8) arrays ([] for a model without a record)."""
-    try:
-        layer = model.get_layer(RECORD_LAYER)
-    except ValueError:
-        return []
-    return [np.asarray(t, np.float64).reshape(8, 8) for t in layer.tables]
+    record = model_record(model)
+    return record["tables"] if record else []
 
 
 QUALITY_UNKNOWN = "quality unknown: not checked (the model records no training quality)"

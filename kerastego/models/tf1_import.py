@@ -105,7 +105,8 @@ def import_tf1_checkpoint(prefix, input_kind="coefficients", image_size=256, nam
         _assign(bn_layer, [tensors[n] for n in names], names)
     _assign(model.get_layer("probabilities"), [tensors["ip/weights"], tensors["ip/biases"]],
             ["ip/weights", "ip/biases"])
-    if training_quality is not None:
-        from kerastego.models.quality import table_for_quality, with_training_tables
-        model = with_training_tables(model, [table_for_quality(training_quality)])
+    from kerastego.models.quality import table_for_quality
+    from kerastego.models.record import with_record
+    tables = [table_for_quality(training_quality)] if training_quality is not None else []
+    model = with_record(model, "srnet", tables)
     return model

@@ -13,7 +13,7 @@ import dataclasses
 import keras
 
 from kerastego.layers import (Abs, CaffeAvgPool2D, DCTConv, JpegDecompress, LevelShift, QuantizeTruncate,
-                              TrainingQuantTables, Truncate)
+                              ModelRecord, Truncate)
 
 
 class Handler:
@@ -154,7 +154,7 @@ for _t, _twin in ((keras.layers.ReLU, Twin("ReLU")), (keras.layers.Activation, N
                   (keras.layers.SpatialDropout2D, None),
                   (keras.layers.GlobalAveragePooling2D, Twin("GlobalAveragePooling2D")),
                   (keras.layers.GlobalMaxPooling2D, None), (Abs, None), (CaffeAvgPool2D, None), (LevelShift, None),
-                  (QuantizeTruncate, None), (TrainingQuantTables, Twin(IDENTITY)), (Truncate, None)):
+                  (QuantizeTruncate, None), (ModelRecord, Twin(IDENTITY)), (Truncate, None)):
     register_handler(_t, PassThrough(), _twin)
 register_handler(keras.layers.BatchNormalization, PerChannelWeights(), _BN)
 _CONV = Twin("Conv2D", ("filters", "kernel_size", "strides", "padding", "use_bias", "activation"))

@@ -30,7 +30,7 @@ def to_tf_keras(model):
         if kind == "InputLayer":
             tensors[layer.name] = tf_keras.Input(tuple(layer.output.shape[1:]), name=layer.name)
             continue
-        if kind == IDENTITY:        # e.g. the training-quality record: nothing to compute
+        if kind == IDENTITY:        # e.g. the model record: nothing to compute
             tensors[layer.name] = tensors[layer._inbound_nodes[0].parent_nodes[0].operation.name]
             continue
         cfg = layer.get_config()

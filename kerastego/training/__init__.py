@@ -7,7 +7,7 @@ import importlib
 
 _WHERE = {"choose_strategy": "distribute", "with_synchronized_bn": "distribute", "PRESETS": "presets",
           "Preset": "presets", "make_optimizer": "presets", "preset_for_model": "presets",
-          "TrainConfig": "trainer", "train": "trainer", "validate": "trainer",
+          "TrainConfig": "config", "Trainer": "trainer", "train": "trainer", "validate": "trainer",
           "PairBatches": "native", "fit_pairs": "native", "read_pairs": "native"}
 
 __all__ = sorted(_WHERE)

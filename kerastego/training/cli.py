@@ -2,7 +2,7 @@
 every training option (type, default, help, choices), read by the train command and by
 the library."""
 from kerastego.options import define_flags
-from kerastego.training.trainer import TrainConfig
+from kerastego.training.config import TrainConfig
 
 REQUIRED = ("train_data", "out_dir")
 

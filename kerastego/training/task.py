@@ -10,7 +10,8 @@ import tensorflow as tf
 from kerastego.data import make_dataset, quant_tables_of
 from kerastego.kernels import cpu as cpu_kernels
 from kerastego.models import build_model
-from kerastego.models.quality import with_training_tables
+from kerastego.models.record import with_record
+from kerastego.models.registry import model_family
 from kerastego.training.distribute import is_chief, with_synchronized_bn
 from kerastego.training.presets import make_optimizer
 
@@ -27,8 +28,10 @@ def worker_layout(strategy):
 class StegoTask:
     """Builds the model and optimizer under the strategy and owns the input pipeline."""
 
-    def __init__(self, cfg, preset, strategy):
-        self.cfg, self.preset, self.strategy = cfg, preset, strategy
+    def __init__(self, model, data, selection, preset, strategy, seed=0):
+        """model, data, selection: those sections of the TrainConfig; seed: the run's."""
+        self.model_options, self.data_options, self.selection = model, data, selection
+        self.preset, self.strategy, self.seed = preset, strategy, seed
         self.replicas = strategy.num_replicas_in_sync
         if preset.batch_pairs % self.replicas:
             raise ValueError(f"batch_pairs={preset.batch_pairs} must be a multiple of the {self.replicas} "
@@ -38,44 +41,45 @@ class StegoTask:
         self.global_images = 2 * preset.batch_pairs
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
         # the JPEG qualities trained on, recorded in every saved model (detect warns on others)
-        self.training_tables = quant_tables_of(cfg.train_data)
+        self.training_tables = quant_tables_of(data.train)
 
     def build(self):
         """Model and optimizer; call inside strategy.scope()."""
-        cfg = self.cfg
-        self.model = build_model(cfg.model, input_shape=(cfg.image_size, cfg.image_size, 1),
-                                 input_kind=cfg.input_kind, mixed_precision=cfg.mixed_precision, **cfg.model_kwargs)
-        if cfg.sync_bn:
+        m = self.model_options
+        self.model = build_model(m.name, input_shape=(m.image_size, m.image_size, 1), input_kind=m.input_kind,
+                                 mixed_precision=m.mixed_precision, **(m.kwargs or {}))
+        if m.sync_bn:
             self.model = with_synchronized_bn(self.model)
-        self.cpu_kernels = bool(cfg.cpu_kernels and cpu_kernels.wanted())
+        self.cpu_kernels = bool(m.cpu_kernels and cpu_kernels.wanted())
         if self.cpu_kernels:
             self.model = cpu_kernels.rewrite(self.model)
-        self.optimizer = make_optimizer(self.preset, cfg.ema_momentum)
-        if cfg.mixed_precision == "float16":   # float16's range needs the loss scaled (dynamically)
+        self.optimizer = make_optimizer(self.preset, self.selection.ema_momentum)
+        if m.mixed_precision == "float16":   # float16's range needs the loss scaled (dynamically)
             self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer)
         self.optimizer.build(self.model.trainable_variables)
         return self.model, self.optimizer
 
     def save(self, path):
-        """Save the model in stock layers with the training data's quant tables recorded in it."""
-        with_training_tables(cpu_kernels.stock(self.model), self.training_tables).save(path)
+        """Save the model in stock layers with its record: family and training quant tables."""
+        with_record(cpu_kernels.stock(self.model), model_family(self.model_options.name),
+                    self.training_tables).save(path)
 
     def dataset(self, seed, deterministic):
         """This worker's share of the training pairs; a plain (per-worker) iterator over
         it is checkpointable, tf.distribute's iterators are not."""
-        cfg = self.cfg
-        return make_dataset(cfg.train_data, self.preset.batch_pairs // self.workers, training=True,
-                            image_size=cfg.image_size, input_kind=cfg.input_kind, augment=cfg.augment, seed=seed,
-                            deterministic=deterministic, shuffle_buffer=cfg.shuffle_buffer,
+        data, m = self.data_options, self.model_options
+        return make_dataset(data.train, self.preset.batch_pairs // self.workers, training=True,
+                            image_size=m.image_size, input_kind=m.input_kind, augment=data.augment, seed=seed,
+                            deterministic=deterministic, shuffle_buffer=data.shuffle_buffer,
                             shard=(self.workers, self.worker_index) if self.workers > 1 else None)
 
     def bn_batches(self):
         """A fixed set of training batches for BatchNorm re-estimation, from a pipeline
         of their own (the training data position is untouched); None when off."""
-        n = self.cfg.precise_bn_batches
+        n = self.selection.precise_bn_batches
         if not n:
             return None
-        return lambda: (x for x, _ in self.dataset(self.cfg.seed + 1, True).take(n))
+        return lambda: (x for x, _ in self.dataset(self.seed + 1, True).take(n))
 
     def _step_fn(self, x, y):
         model = self.model

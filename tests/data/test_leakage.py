@@ -70,9 +70,10 @@ def test_repeated_pairs_are_counted_in_evaluate(small_dataset, copy, tmp_path):
 def test_training_names_leaks_resumes_on_other_data_and_refuses_another_family(small_dataset, tmp_path, capfd):
     from kerastego.models import build_model
     from kerastego.training import TrainConfig, train
+    from kerastego.options import replace
     from kerastego.training.trainer import check_config
     rec = small_dataset["records"]
-    cfg = TrainConfig(train_data=f"{rec}/train-*", val_data=f"{rec}/train-*", out_dir=str(tmp_path / "run"),
+    cfg = TrainConfig.of(train_data=f"{rec}/train-*", val_data=f"{rec}/train-*", out_dir=str(tmp_path / "run"),
                       model="hybrid-type2", image_size=64, batch_pairs=2, steps=1, val_every=1, verbose=0)
     summary = train(cfg)
     assert any("val_data shares 5 of its 5 shard(s) with train_data" in w for w in summary["data_warnings"])
@@ -80,13 +81,12 @@ def test_training_names_leaks_resumes_on_other_data_and_refuses_another_family(s
     report = evaluate([summary["final_model"]], f"{rec}/train-*", names=["m"])   # scored on its training shards
     shares = "test_data shares 5 of its 5 shard(s) with m's training data"
     assert any(w.startswith(shares) for w in report["data_warnings"])
-    cfg.train_data, cfg.steps = f"{rec}/train-0000*", 2
-    train(cfg)
+    train(replace(cfg, train_data=f"{rec}/train-0000*", steps=2))
     assert f"resuming checkpoints trained with train_data='{rec}/train-*'" in capfd.readouterr().err
     srnet = tmp_path / "srnet.keras"
     build_model("srnet", (64, 64, 1), input_kind="spatial").save(srnet)
     keras.backend.clear_session()
-    other = TrainConfig(train_data=f"{rec}/train-*", out_dir=str(tmp_path / "b"), model="hybrid-type2",
+    other = TrainConfig.of(train_data=f"{rec}/train-*", out_dir=str(tmp_path / "b"), model="hybrid-type2",
                         image_size=64, init_from=str(srnet))
     with pytest.raises(ValueError, match="a srnet model, and hybrid-type2 is a hybrid model"):
         check_config(other)

@@ -20,9 +20,10 @@ from kerastego.serving import RestDetector, grpc_request, rest_payload, validate
 def exported(tmp_path_factory, real_jpegs):
     base = tmp_path_factory.mktemp("serving")
     keras.utils.set_random_seed(1)
-    from kerastego.models.quality import table_for_quality, with_training_tables
-    a = with_training_tables(build_model("hybrid-type2", input_shape=(64, 64, 1), input_kind="coefficients"),
-                             [table_for_quality(75)])
+    from kerastego.models.quality import table_for_quality
+    from kerastego.models.record import with_record
+    a = with_record(build_model("hybrid-type2", input_shape=(64, 64, 1), input_kind="coefficients"), "hybrid",
+                    [table_for_quality(75)])
     b = build_model("srnet", input_shape=(64, 64, 1), input_kind="spatial")
     single = export_savedmodel(a, str(base), "hybrid")
     ensemble = export_savedmodel([a, b], str(base), "ensemble")

@@ -14,7 +14,8 @@ import pytest
 
 from kerastego.jobs.detect import KerasDetector, detect, format_rows
 from kerastego.models import build_model
-from kerastego.models.quality import QUALITY_UNKNOWN, table_for_quality, with_training_tables
+from kerastego.models.quality import QUALITY_UNKNOWN, table_for_quality
+from kerastego.models.record import with_record
 
 BIN = os.path.join(os.path.dirname(__file__), "..", "..", "bin")
 
@@ -27,10 +28,10 @@ def models(tmp_path_factory):
     model = build_model("hybrid-type1", (64, 64, 1), input_kind="coefficients")
     paths = {"unrecorded": root / "unrecorded.keras", "qf75": root / "qf75.keras", "nan": root / "nan.keras"}
     model.save(paths["unrecorded"])
-    with_training_tables(model, [table_for_quality(75)]).save(paths["qf75"])
+    with_record(model, "hybrid", [table_for_quality(75)]).save(paths["qf75"])
     head = model.get_layer("probabilities")
     head.set_weights([np.full_like(w, np.nan) for w in head.get_weights()])
-    with_training_tables(model, [table_for_quality(75)]).save(paths["nan"])
+    with_record(model, "hybrid", [table_for_quality(75)]).save(paths["nan"])
     return {k: str(v) for k, v in paths.items()}
 
 

@@ -32,10 +32,11 @@ def _parsed(command, argv):
 def test_the_flags_given_override_the_named_experiment_and_no_other_field():
     values = _parsed("train", ["--experiment=tan-calpa-srnet", "--train_data=t-*", "--out_dir=o", "--image_size=64"])
     cfg = experiment_config(values, TrainConfig, "train")
-    assert (cfg.model, cfg.image_size, cfg.train_data, cfg.out_dir) == ("calpa-srnet", 64, "t-*", "o")
-    assert cfg.seed == TrainConfig().seed and cfg.learning_rate is None
+    assert (cfg.model.name, cfg.model.image_size) == ("calpa-srnet", 64)
+    assert (cfg.data.train, cfg.runtime.out_dir) == ("t-*", "o")
+    assert cfg.runtime.seed == TrainConfig().runtime.seed and cfg.schedule.learning_rate is None
     plain = experiment_config(_parsed("train", ["--train_data=t-*", "--out_dir=o"]), TrainConfig, "train")
-    assert plain.model == TrainConfig().model
+    assert plain.model.name == TrainConfig().model.name
 
 
 def test_an_unknown_experiment_is_one_line_and_exit_2(capsys):

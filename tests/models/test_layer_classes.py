@@ -36,7 +36,7 @@ def test_built_trained_and_saved_models_hold_only_stock_and_paper_layers(name, s
     save_architecture(built, tmp_path / "arch.json")
     assert all(_allowed(*c) for c in _config_classes(json.loads((tmp_path / "arch.json").read_text())))
     records = small_dataset["records"]
-    summary = train(TrainConfig(train_data=str(records / "train-*"), out_dir=str(tmp_path / "run"), model=name,
+    summary = train(TrainConfig.of(train_data=str(records / "train-*"), out_dir=str(tmp_path / "run"), model=name,
                                 image_size=64, batch_pairs=2, steps=1, checkpoint_every=1, verbose=0))
     assert summary["cpu_kernels"] is True      # it trained on the CPU classes, and saved stock ones
     with zipfile.ZipFile(summary["final_model"]) as archive:

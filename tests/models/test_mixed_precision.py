@@ -68,11 +68,11 @@ def test_bfloat16_training_runs_and_resumes(small_dataset, tmp_path, strategy):
     base = dict(train_data=str(small_dataset["records"] / "train-*"), val_data=str(small_dataset["records"] / "val-*"),
                 out_dir=str(tmp_path / "bf16"), model="hybrid-type2", image_size=64, batch_pairs=4, steps=2,
                 val_every=2, checkpoint_every=1, deterministic=True, verbose=0, mixed_precision="bfloat16")
-    first = train(TrainConfig(**base), strategy=strategy)
-    resumed = train(TrainConfig(**{**base, "steps": 3}), strategy=strategy)
+    first = train(TrainConfig.of(**base), strategy=strategy)
+    resumed = train(TrainConfig.of(**{**base, "steps": 3}), strategy=strategy)
     assert (first["steps"], resumed["resumed_from_step"], resumed["steps"]) == (2, 2, 3)
     model = keras.models.load_model(resumed["final_model"])
     assert model.get_layer("sub0_conv1").compute_dtype == "bfloat16"
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())
     with pytest.raises(ValueError, match="holds checkpoints of mixed_precision='bfloat16', not 'off'"):
-        train(TrainConfig(**{**base, "steps": 4, "mixed_precision": "off"}), strategy=strategy)
+        train(TrainConfig.of(**{**base, "steps": 4, "mixed_precision": "off"}), strategy=strategy)

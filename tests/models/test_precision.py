@@ -8,7 +8,7 @@ import pytest
 from kerastego.jpeg_io import read_coefficients
 from kerastego.models import build_model
 from kerastego.models.precision import float32_layers, load_model, with_precision
-from kerastego.models.quality import with_training_tables
+from kerastego.models.record import with_record
 
 
 def _policies(model):
@@ -47,11 +47,11 @@ def test_bfloat16_inference_keeps_the_first_stage_exact(batch):
 
 def test_a_saved_model_with_its_record_keeps_pinned_layers(batch, tmp_path):
     keras.utils.set_random_seed(4)
-    model = with_training_tables(build_model("calpa-srnet", (64, 64, 1), input_kind="coefficients"),
-                                 [batch["quant_table"][0]])
+    model = with_record(build_model("calpa-srnet", (64, 64, 1), input_kind="coefficients"), "srnet",
+                        [batch["quant_table"][0]])
     model.save(tmp_path / "m.keras")
     cast = load_model(str(tmp_path / "m.keras"), "float16")
-    assert {"L1_conv", "L1_conv_bn", "probabilities", "training_quant_tables"} <= float32_layers(cast)
+    assert {"L1_conv", "L1_conv_bn", "probabilities", "kerastego_record"} <= float32_layers(cast)
     assert cast.get_layer("L2_conv").compute_dtype == "float16"
     for a, b in zip(cast.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, b)

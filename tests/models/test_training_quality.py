@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 
 
-
 @pytest.fixture(scope="module")
 def trained_qf75(small_dataset, tmp_path_factory):
     """A model the trainer saved after one step on QF75 pairs."""
     from kerastego.training import TrainConfig, train
     out = tmp_path_factory.mktemp("qf75")
-    s = train(TrainConfig(train_data=str(small_dataset["records"] / "train-*"), out_dir=str(out), image_size=64,
+    s = train(TrainConfig.of(train_data=str(small_dataset["records"] / "train-*"), out_dir=str(out), image_size=64,
                           model="hybrid-type2", batch_pairs=4, steps=1, verbose=0))
     return s["final_model"]
 
@@ -30,7 +29,12 @@ def test_a_model_knows_its_training_quality_and_detect_flags_others(tmp_path, tr
     import keras
     from kerastego.jobs.detect import KerasDetector, detect, format_rows
     from kerastego.models.quality import estimate_quality, training_tables
-    assert [estimate_quality(t) for t in training_tables(keras.models.load_model(trained_qf75))] == [75]
+    from kerastego.conventions import FORMAT_VERSION
+    from kerastego.models.record import model_record
+    loaded = keras.models.load_model(trained_qf75)
+    assert [estimate_quality(t) for t in training_tables(loaded)] == [75]
+    record = model_record(loaded)
+    assert (record["family"], record["format_version"]) == ("hybrid", FORMAT_VERSION)
     qf30, qf75 = _jpeg_at(tmp_path, 30, "qf30.jpg"), _jpeg_at(tmp_path, 75, "qf75.jpg")
     rows = {os.path.basename(r["file"]): r for r in detect([qf30, qf75], KerasDetector(trained_qf75))}
     assert rows["qf30.jpg"]["quality_warning"] == "quality differs from training (QF~30 vs 75): verdict unreliable"
@@ -53,11 +57,12 @@ def test_the_export_carries_the_training_quality(tmp_path, trained_qf75):
 
 def test_evaluate_reports_a_test_set_of_another_quality(small_dataset, trained_qf75, tmp_path):
     from kerastego.evaluation import evaluate, format_report
-    from kerastego.models.quality import table_for_quality, with_training_tables
+    from kerastego.models.quality import table_for_quality
+    from kerastego.models.record import with_record
     import keras
     same = evaluate([trained_qf75], str(small_dataset["records"] / "test-*"), names=["m"])
     assert same["models"]["m"]["quality_warning"] is None
-    other = with_training_tables(keras.models.load_model(trained_qf75), [table_for_quality(95)])
+    other = with_record(keras.models.load_model(trained_qf75), tables=[table_for_quality(95)])
     report = evaluate([other], str(small_dataset["records"] / "test-*"), names=["m95"])
     assert report["models"]["m95"]["quality_warning"] == ("quality differs from training (QF~75 vs 95): "
                                                           "verdict unreliable")

@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 
 from kerastego.models import build_model
-from kerastego.models.quality import table_for_quality, with_training_tables
+from kerastego.models.quality import table_for_quality
+from kerastego.models.record import with_record
 from kerastego.pruning.handlers import tf_keras_twin
 
 
 @pytest.fixture(scope="module")
 def trained_like():
     model = build_model("calpa-srnet", (64, 64, 1), input_kind="spatial")
-    return with_training_tables(model, [table_for_quality(75)])
+    return with_record(model, "srnet", [table_for_quality(75)])
 
 
 def test_every_layer_of_a_standard_model_has_a_twin(trained_like):

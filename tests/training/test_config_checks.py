@@ -18,7 +18,7 @@ from harness import BIN, run_binary as _run
 def test_train_options_are_checked_before_any_work(small_dataset, tmp_path, override, message):
     from kerastego.training import TrainConfig
     from kerastego.training.trainer import check_config
-    cfg = TrainConfig(**{"train_data": str(small_dataset["records"] / "train-*"), "out_dir": str(tmp_path / "t"),
+    cfg = TrainConfig.of(**{"train_data": str(small_dataset["records"] / "train-*"), "out_dir": str(tmp_path / "t"),
                          "image_size": 64, **override})
     with pytest.raises(ValueError, match=message.replace("*", r"\*")):
         check_config(cfg)
@@ -36,6 +36,6 @@ def test_resume_with_another_image_size_is_refused(small_dataset, tmp_path, stra
     from kerastego.training import TrainConfig, train
     base = dict(train_data=str(small_dataset["records"] / "train-*"), out_dir=str(tmp_path / "r"), image_size=64,
                 model="hybrid-type2", batch_pairs=4, steps=1, verbose=0)
-    train(TrainConfig(**base), strategy=strategy)
+    train(TrainConfig.of(**base), strategy=strategy)
     with pytest.raises(ValueError, match=r"holds checkpoints of image_size=64, not 32"):
-        train(TrainConfig(**{**base, "image_size": 32, "steps": 2}), strategy=strategy)
+        train(TrainConfig.of(**{**base, "image_size": 32, "steps": 2}), strategy=strategy)

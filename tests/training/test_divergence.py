@@ -41,9 +41,9 @@ def test_a_diverging_run_stops_naming_the_step_and_keeps_the_finite_checkpoint(s
 
 def test_a_second_training_into_one_out_dir_is_refused(small_dataset, tmp_path):
     rec = small_dataset["records"]
-    cfg = TrainConfig(train_data=f"{rec}/train-*", out_dir=str(tmp_path / "run"), model="hybrid-type2",
+    cfg = TrainConfig.of(train_data=f"{rec}/train-*", out_dir=str(tmp_path / "run"), model="hybrid-type2",
                       image_size=64, batch_pairs=2, steps=1, verbose=0)
-    with FolderLock(cfg.out_dir, "train"):
+    with FolderLock(cfg.runtime.out_dir, "train"):
         with pytest.raises(FolderInUse, match=rf"in use by train \(pid {os.getpid()}\)"):
             train(cfg)
-    assert not os.path.exists(os.path.join(cfg.out_dir, "checkpoints"))
+    assert not os.path.exists(os.path.join(cfg.runtime.out_dir, "checkpoints"))

@@ -6,6 +6,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 
 from kerastego.training import TrainConfig, train
 
@@ -15,20 +16,27 @@ def _cfg(ds, out, **kw):
     args = dict(train_data=str(rec / "train-*"), val_data=str(rec / "val-*"), out_dir=str(out),
                 model="hybrid-type2", image_size=64, batch_pairs=4, steps=7, val_every=3, checkpoint_every=2,
                 log_every=2, deterministic=True, seed=5, verbose=0, keep_checkpoints=10)
-    return TrainConfig(**{**args, **kw})
+    return TrainConfig.of(**{**args, **kw})
 
 
 def _weights(path):
     return keras.models.load_model(path).get_weights()
 
 
-def test_steps_per_loop_trains_exactly_like_single_steps(small_dataset, tmp_path, strategy):
-    one = train(_cfg(small_dataset, tmp_path / "one"), strategy=strategy)
+@pytest.fixture(scope="module")
+def single_steps(small_dataset, tmp_path_factory, strategy):
+    """The run of one step per call that the others are compared with (summary, out_dir)."""
+    out = tmp_path_factory.mktemp("one")
+    return train(_cfg(small_dataset, out), strategy=strategy), out
+
+
+def test_steps_per_loop_trains_exactly_like_single_steps(small_dataset, tmp_path, strategy, single_steps):
+    one, one_dir = single_steps
     four = train(_cfg(small_dataset, tmp_path / "four", steps_per_loop=4), strategy=strategy)
     assert one["steps"] == four["steps"] == 7
     for a, b in zip(_weights(one["final_model"]), _weights(four["final_model"])):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    history = [[json.loads(line) for line in open(tmp_path / d / "history.jsonl")] for d in ("one", "four")]
+    history = [[json.loads(line) for line in open(d / "history.jsonl")] for d in (one_dir, tmp_path / "four")]
     assert [h["step"] for h in history[0]] == [h["step"] for h in history[1]]
     for a, b in zip(*history):
         for key in ("train_loss", "val_accuracy"):
@@ -38,8 +46,9 @@ def test_steps_per_loop_trains_exactly_like_single_steps(small_dataset, tmp_path
     assert kept == ["ckpt-2.index", "ckpt-4.index", "ckpt-6.index", "ckpt-7.index"]
 
 
-def test_steps_per_loop_resumes_at_the_same_step_and_data_position(small_dataset, tmp_path, strategy):
-    ref = train(_cfg(small_dataset, tmp_path / "ref", steps_per_loop=3), strategy=strategy)
+def test_steps_per_loop_resumes_at_the_same_step_and_data_position(small_dataset, tmp_path, strategy,
+                                                                   single_steps):
+    ref = single_steps[0]       # steps_per_loop gives single steps' weights (the test above)
     train(_cfg(small_dataset, tmp_path / "cut", steps=4, steps_per_loop=3), strategy=strategy)
     resumed = train(_cfg(small_dataset, tmp_path / "cut", steps_per_loop=3), strategy=strategy)
     assert resumed["resumed_from_step"] == 4 and resumed["steps"] == 7
@@ -66,7 +75,7 @@ def test_the_next_batch_goes_to_the_devices_while_the_step_runs(small_dataset, t
     from kerastego.training.trainer import resolve_preset
     from kerastego.training.task import StegoTask
     cfg = _cfg(small_dataset, tmp_path)
-    task = StegoTask(cfg, resolve_preset(cfg), strategy)
+    task = StegoTask(cfg.model, cfg.data, cfg.selection, resolve_preset(cfg), strategy)
     with strategy.scope():
         task.build()
     fn = task.train_steps_fn().get_concrete_function(iter(task.dataset(0, True)), tf.constant(3, tf.int64))

@@ -13,7 +13,7 @@ def _cfg(ds, out, steps, **kw):
     args = dict(train_data=str(rec / "train-*"), val_data=str(rec / "val-*"), out_dir=str(out),
                 model="hybrid-type2", image_size=64, batch_pairs=4, steps=steps, val_every=3,
                 checkpoint_every=2, log_every=1, deterministic=True, seed=11, verbose=0)
-    return TrainConfig(**{**args, **kw})
+    return TrainConfig.of(**{**args, **kw})
 
 
 def test_resume_reaches_same_step_weights_and_data_position(small_dataset, tmp_path, strategy):
@@ -57,8 +57,7 @@ def test_curriculum_starts_from_given_model(small_dataset, tmp_path, strategy):
 
 def test_batch_must_split_into_whole_pairs(small_dataset, tmp_path, strategy):
     with pytest.raises(ValueError, match="multiple of the 2 replicas"):
-        train(_cfg(small_dataset, tmp_path, 1).__class__(**{**_cfg(small_dataset, tmp_path, 1).__dict__,
-                                                           "batch_pairs": 3}), strategy=strategy)
+        train(_cfg(small_dataset, tmp_path, 1, batch_pairs=3), strategy=strategy)
 
 
 @pytest.mark.parametrize("select_by", ["accuracy", "p_e"])
