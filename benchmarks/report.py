@@ -51,7 +51,7 @@ def scan_table(payload):
     """Files/s of each way to score a corpus and its ratio to the model's bare rate."""
     rows = []
     for r in payload["results"]["rows"]:
-        ways = [f"{r[f'{m}_files_per_s']:.2f} ({r[f'{m}_ratio']:.2f}x)"
+        ways = [f"{r[f'{m}_files_per_s']:.2f} ({r[f'{m}_ratio']:.3f}x)"
                 for m in ("detect", "scan", "scan_one_reader", "beam", "grpc")]
         rows.append([r["model"], r["files"], f"{r['bare_files_per_s']:.2f} (batch {r['best_batch']})", *ways,
                      f"{r['start_up_s']:.1f}", f"{r['beam_start_up_s']:.1f}"])

@@ -9,6 +9,7 @@ import os
 import sys
 import tempfile
 import threading
+from typing import NamedTuple
 
 import numpy as np
 
@@ -78,24 +79,30 @@ def frame_header(path):
     finds it (any amount of APP/COM segments skipped by their lengths, junk before a marker
     skipped), without decoding; None when the file has none before its first scan."""
     with open(path, "rb") as f:
-        if f.read(2) != b"\xff\xd8":
+        return _frame_in(f)
+
+
+def _frame_in(f):
+    """frame_header of the open file `f`, read from its start."""
+    f.seek(0)
+    if f.read(2) != b"\xff\xd8":
+        return None
+    while True:
+        marker = _next_marker(f)
+        if marker is None or marker in (0xD9, 0xDA):
             return None
-        while True:
-            marker = _next_marker(f)
-            if marker is None or marker in (0xD9, 0xDA):
+        if marker in _STANDALONE:
+            continue
+        length = int.from_bytes(f.read(2), "big")
+        if length < 2:
+            return None
+        if marker in _SOF:
+            body = f.read(5)
+            if len(body) < 5:
                 return None
-            if marker in _STANDALONE:
-                continue
-            length = int.from_bytes(f.read(2), "big")
-            if length < 2:
-                return None
-            if marker in _SOF:
-                body = f.read(5)
-                if len(body) < 5:
-                    return None
-                return {"marker": marker, "precision": body[0], "height": int.from_bytes(body[1:3], "big"),
-                        "width": int.from_bytes(body[3:5], "big")}
-            f.seek(length - 2, os.SEEK_CUR)
+            return {"marker": marker, "precision": body[0], "height": int.from_bytes(body[1:3], "big"),
+                    "width": int.from_bytes(body[3:5], "big")}
+        f.seek(length - 2, os.SEEK_CUR)
 
 
 def header_size(path):
@@ -133,14 +140,16 @@ def extra_bytes(path):
     first (an MPO, or a hidden image) counts as extra bytes, though the file still ends
     in FF D9."""
     with open(path, "rb") as f:
-        data = f.read()
+        return _extra_in(f.read())
+
+
+def _extra_in(data):
     end = _main_image_end(data)
     return None if end is None else len(data) - end
 
 
-def _check_frame(path):
+def _check_frame(path, frame):
     """Refuse, before decoding, a frame header kerastego cannot or must not decode."""
-    frame = frame_header(path)
     if frame is None:
         return
     if frame["marker"] in _UNSUPPORTED_SOF:
@@ -155,27 +164,29 @@ def _check_frame(path):
 
 
 def _check_file(path):
+    """Refuse a file the decoder must not see (missing, not regular, not a JPEG, a frame
+    it cannot or must not decode, cut short); return its extra bytes (extra_bytes). The
+    file is opened once and read whole only after its frame header passed."""
     if not os.path.exists(path):
         raise JpegError(path, "file not found")
     if not os.path.isfile(path):
         raise JpegError(path, "not a regular file")
     with open(path, "rb") as f:
-        head = f.read(3)
-        if head[:2] != b"\xff\xd8":
+        if f.read(2) != b"\xff\xd8":
             raise JpegError(path, "not a JPEG file (no start-of-image marker)")
-        f.seek(0, os.SEEK_END)
-        size = f.tell()
-        f.seek(max(0, size - 64))
-        tail = f.read().rstrip(b"\x00")
-    _check_frame(path)
-    if not tail.endswith(b"\xff\xd9") and extra_bytes(path):
-        tail = b"\xff\xd9"          # complete image with data appended after it (detect says so)
-    # libjpeg only warns on a cut file and fills the rest with zeros: refuse it here.
-    if not tail.endswith(b"\xff\xd9"):
+        _check_frame(path, _frame_in(f))
+        f.seek(0)
+        data = f.read()
+    extra = _extra_in(data)
+    # libjpeg only warns on a cut file and fills the rest with zeros: refuse it here. A
+    # complete image with data appended after it is read (detect says so).
+    if not data[-64:].rstrip(b"\x00").endswith(b"\xff\xd9") and not extra:
         raise JpegError(path, "truncated or corrupt JPEG (no end-of-image marker)")
+    return extra or 0
 
 
 _CAPTURE_LOCK = threading.Lock()
+_capture = None
 # libjpeg's warnings for entropy-coded data that does not fit the frame header: data that
 # ends before the header's last block ("premature end of data segment"), data beyond it
 # ("extraneous bytes before marker"), a file cut short, a bad Huffman code.
@@ -188,8 +199,14 @@ def _libjpeg_messages():
     Why: libjpeg only *warns* when the data does not match the header (a 256x256 image
     behind a 4096x4096 header) and fills the missing blocks with zeros, and neither jpeglib
     nor jpegio pass the warning on. Other lines written meanwhile are passed through."""
+    global _capture
     messages = []
-    with _CAPTURE_LOCK, tempfile.TemporaryFile() as capture:
+    with _CAPTURE_LOCK:
+        if _capture is None:       # one file for the process: a scan reads many small files
+            _capture = tempfile.TemporaryFile()
+        capture = _capture
+        capture.seek(0)
+        capture.truncate()
         sys.stderr.flush()
         saved = os.dup(2)
         os.dup2(capture.fileno(), 2)
@@ -221,16 +238,30 @@ def _refuse_data_warnings(path, messages):
                           "analysed with the decoder's filler blocks")
 
 
+class Luminance(NamedTuple):
+    """The luminance of one JPEG: coefficients int16 (H, W), quant_table float32 (8, 8),
+    whether the file is colour, and its bytes after the end of image (extra_bytes)."""
+    coefficients: np.ndarray
+    quant_table: np.ndarray
+    colour: bool
+    extra_bytes: int
+
+
 def read_coefficients(path, allow_colour=False, backend="jpeglib"):
     """Return (coefficients int16 (H, W), quant_table float32 (8, 8), is_colour).
 
     A colour JPEG raises JpegError unless allow_colour, in which case its luminance
     (Y) channel is returned and is_colour is True.
     """
+    return read_luminance(path, allow_colour, backend)[:3]
+
+
+def read_luminance(path, allow_colour=False, backend="jpeglib"):
+    """read_coefficients with the file's extra bytes (a Luminance), each check made once."""
     path = str(path)
-    _check_file(path)
+    extra = _check_file(path)
     if backend == "jpegio":
-        return _read_jpegio(path, allow_colour)
+        return Luminance(*_read_jpegio(path, allow_colour), extra)
     if backend != "jpeglib":
         raise ValueError(f"unknown JPEG backend {backend!r} (use 'jpeglib' or 'jpegio')")
     import jpeglib
@@ -250,7 +281,7 @@ def read_coefficients(path, allow_colour=False, backend="jpeglib"):
         raise JpegError(path, f"corrupt JPEG ({e})") from e
     if colour and not allow_colour:
         raise JpegError(path, "colour JPEG where a grayscale (luminance) JPEG is needed")
-    return blocks_to_plane(y), qt, colour
+    return Luminance(blocks_to_plane(y), qt, colour, extra)
 
 
 def _read_jpegio(path, allow_colour):

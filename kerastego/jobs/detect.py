@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from kerastego.conventions import COEFFICIENTS, FORMAT_VERSION, QUANT_TABLE, TTA_VIEWS
-from kerastego.jpeg_io import JpegError, extra_bytes, read_coefficients
+from kerastego.jpeg_io import JpegError, read_luminance
 from kerastego.models.quality import quality_warning
 from kerastego.serving import ServerError
 
@@ -230,13 +230,12 @@ def read_file(path, size, backend="jpeglib"):
     error (tiles and table are then None). The one reading rule detect and scan share."""
     row = empty_row(path)
     try:
-        c, qt, colour = read_coefficients(path, allow_colour=True, backend=backend)
+        c, qt, colour, extra = read_luminance(path, allow_colour=True, backend=backend)
         parts = tiles(c, size)
     except (JpegError, ValueError) as e:
         row["error"] = str(e) if str(e).startswith(str(path)) else f"{path}: {e}"
         return row, None, None
     notes = ["colour JPEG: luminance channel used"] if colour else []
-    extra = extra_bytes(path)
     if extra:
         notes.append(f"extra data after end of image ({extra} bytes), not analysed")
     covered = (c.shape[0] // size * size, c.shape[1] // size * size)
