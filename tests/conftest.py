@@ -1,5 +1,6 @@
 """Split the CPU into two logical devices before any TF op runs, so MirroredStrategy
-tests exercise real cross-replica code on a CPU-only machine."""
+tests exercise real cross-replica code on a CPU-only machine; session fixtures that
+build data sets are built once per run whatever the number of pytest-xdist workers."""
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -45,21 +46,44 @@ def strategy():
     return tf.distribute.MirroredStrategy(devices)
 
 
+def built_once(tmp_path_factory, name, build):
+    """build(folder)'s JSON-able result, the folder filled once per test run: under
+    pytest-xdist every worker holds its own session fixtures, so the first worker to ask
+    builds and the others wait for it and reuse the folder (a data set costs the same
+    whatever the number of workers). Tests read these folders and never change them."""
+    import fcntl
+    import json
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    folder, done = base / f"shared-{name}", base / f"shared-{name}.json"
+    with open(base / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            done.write_text(json.dumps(build(folder)))
+    return json.loads(done.read_text())
+
+
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory):
     """Real 64x64 QF75 covers from four bundled photos, nsF5 0.4 stego, pair TFRecords."""
+    from pathlib import Path
+    built = built_once(tmp_path_factory, "small_dataset", _small_dataset)
+    return {"root": Path(built["root"]), "info": built["info"], "records": Path(built["root"]) / "records"}
+
+
+def _small_dataset(root):
     from data_tools.bundled import bundled_photos
     from data_tools.covers import make_covers
     from data_tools.embed import embed
     from data_tools.tfrecords import make_tfrecords
-
-    root = tmp_path_factory.mktemp("small_dataset")
     sources = [s for s in bundled_photos() if s[0] in ("camera", "astronaut", "coffee", "moon", "brick", "rocket")]
     make_covers(sources, str(root / "covers"), size=64, crop="tiles", quality=75, workers=2)
     embed(str(root / "covers"), str(root / "nsf5"), "nsf5", 0.4, seed=1, workers=2)
     info = make_tfrecords(str(root / "covers"), [str(root / "nsf5")], str(root / "records"),
                           {"train": 0.5, "val": 0.17, "test": 0.33}, seed=3, pairs_per_shard=40, workers=2)
-    return {"root": root, "info": info, "records": root / "records"}
+    return {"root": str(root), "info": info}
 
 
 AUTHORS_CALPA = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "authors", "calpa-net"))
@@ -80,10 +104,13 @@ def authors_calpa():
 def juniward_pairs(tmp_path_factory):
     """256x256 QF75 covers tiled from the bundled photos (the model never saw them)
     and their J-UNIWARD 0.4 bpnzAC stego, as conseal simulates it."""
+    return [tuple(pair) for pair in built_once(tmp_path_factory, "authors_juniward", _juniward_pairs)]
+
+
+def _juniward_pairs(root):
     from data_tools.bundled import bundled_photos
     from data_tools.covers import cover_index, make_covers
     from data_tools.embed import embed, stego_index
-    root = tmp_path_factory.mktemp("authors_juniward")
     make_covers(bundled_photos(), str(root / "covers"), size=256, crop="tiles", stride=256, quality=75, workers=2)
     embed(str(root / "covers"), str(root / "stego"), "j-uniward", 0.4, seed=0, workers=2)
     covers = cover_index(str(root / "covers"))

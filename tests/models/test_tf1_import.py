@@ -148,14 +148,15 @@ def _run(args, **kw):
     return subprocess.run([sys.executable] + args, capture_output=True, text=True, env=env, timeout=300, **kw)
 
 
-def test_released_model_imports_exports_serves_and_detects(authors_calpa, juniward_pairs, tmp_path):
+def test_released_model_imports_exports_serves_and_detects(authors_calpa, juniward_pairs, tmp_path, capfd):
+    """import_checkpoint and export run in this process (their main(argv)); the check that
+    `import kerastego` alone loads the model, and detect, run in fresh ones."""
+    from kerastego.cli import export, import_checkpoint
     model_path = str(tmp_path / "calpa_srnet_authors.keras")
-    r = _run([os.path.join(BIN, "import_checkpoint"), f"--tf1_checkpoint={authors_calpa['checkpoint']}",
-              f"--out={model_path}"])      # no --training_quality: the authors' QF75, said aloud
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert "recorded training quality QF75 (the authors' release" in r.stdout
-    r = _run([os.path.join(BIN, "export"), f"--models={model_path}", f"--base_dir={tmp_path / 'serving'}"])
-    assert r.returncode == 0, r.stderr[-2000:]
+    assert not import_checkpoint.main(["import_checkpoint", f"--tf1_checkpoint={authors_calpa['checkpoint']}",
+                                       f"--out={model_path}"])   # no --training_quality: the authors' QF75, said aloud
+    assert "recorded training quality QF75 (the authors' release" in capfd.readouterr().out
+    assert not export.main(["export", f"--models={model_path}", f"--base_dir={tmp_path / 'serving'}"])
     version = str(tmp_path / "serving" / "kerastego" / "1")
     files = [p for pair in juniward_pairs[:3] for p in pair]
     # a fresh process: `import kerastego` alone loads the model; the SavedModel's
@@ -178,7 +179,7 @@ print(json.dumps({{"want": want.tolist(), "got": got.tolist(), "spatial": spatia
     out = json.loads(r.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(out["got"], out["want"], atol=1e-5)
     np.testing.assert_allclose(out["spatial"], out["want"], atol=1e-4)
-    for model in (model_path, version):
+    for model in (model_path, version):       # detect in a process of its own: it owns its stdout
         r = _run([os.path.join(BIN, "detect"), f"--model={model}", "--format=json"] + files)
         assert r.returncode == 0, r.stderr[-2000:]
         rows = json.loads(r.stdout)
