@@ -153,12 +153,6 @@ def tiny_model(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def jax_env(tmp_path_factory):
-    """The environment of a child process on the JAX backend (CPU) with one compilation
-    cache for the whole test run: JAX compiles each kernel shape's initializer, and the
-    children (tests/test_backends.py, the GPU check) build the same models."""
-    base = tmp_path_factory.getbasetemp()
-    cache = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "jax-compilation-cache"
-    return {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": "",
-            "JAX_COMPILATION_CACHE_DIR": str(cache), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+def jax_env():
+    """The environment of a child process on the JAX backend, on the CPU."""
+    return {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": ""}
