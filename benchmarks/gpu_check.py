@@ -43,6 +43,12 @@ def jax_machine():
     return info
 
 
+def significant(value, digits=3):
+    """`value` to `digits` significant figures, so a small CPU's matmul peak (a few
+    GFLOP/s) stays non-zero: the rows' peak shares divide by it."""
+    return float(f"{value:.{digits}g}")
+
+
 def measure(name, precision, args, peak_tflops):
     import keras
     from kerastego.jobs.jax_timing import fit_rate, model_rates
@@ -92,8 +98,8 @@ def main():
     import jax.numpy as jnp
     from kerastego.jobs.jax_timing import matmul_tflops
     machine = jax_machine()
-    peaks = {"bfloat16": round(matmul_tflops(args.matmul_size, jnp.bfloat16), 1),
-             "float32": round(matmul_tflops(args.matmul_size, jnp.float32), 1)}
+    peaks = {name: significant(matmul_tflops(args.matmul_size, dtype))
+             for name, dtype in (("bfloat16", jnp.bfloat16), ("float32", jnp.float32))}
     print("machine:", machine, "matmul peak TFLOP/s:", peaks, flush=True)
     rows = [measure(name, precision, args, peaks["bfloat16"])
             for name in args.models.split(",") for precision in args.precisions.split(",")]
