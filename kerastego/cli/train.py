@@ -13,6 +13,7 @@ def job(FLAGS, args):
     import sys
     from kerastego.training import train
     from kerastego.fileio import FolderInUse
+    from kerastego.training.state import ResumeRefused
     from kerastego.training.trainer import TrainingDiverged, check_config
     from kerastego.training import TrainConfig
     cfg = experiment_config(FLAGS, TrainConfig, "train")
@@ -26,6 +27,9 @@ def job(FLAGS, args):
     except TrainingDiverged as e:
         print(f"train: {e}", file=sys.stderr)
         return 3
+    except ResumeRefused as e:
+        print(f"train: {e}", file=sys.stderr)
+        return 2
     except FolderInUse as e:
         print(f"train: --out_dir {e}", file=sys.stderr)
         return 2

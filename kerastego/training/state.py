@@ -40,6 +40,12 @@ class TrainState:
         return int(self.step.numpy())
 
 
+class ResumeRefused(ValueError):
+    """out_dir's checkpoints hold another training than the one asked for (another
+    format, program, selection rule, model, size, input kind or batch): the message names
+    both and what to do; bin/train prints it in one line and exits 2."""
+
+
 def _scalar(path, name):
     return int(tf.train.load_variable(path, f"{name}/.ATTRIBUTES/VARIABLE_VALUE"))
 
@@ -50,14 +56,14 @@ def restore(path, objects, select_by):
     names = {key.split("/")[0] for key, _ in tf.train.list_variables(path)}
     version = _scalar(path, "format_version") if "format_version" in names else None
     if version != FORMAT_VERSION:
-        raise ValueError(f"{path}: a checkpoint of format {version} (this trainer resumes format "
+        raise ResumeRefused(f"{path}: a checkpoint of format {version} (this trainer resumes format "
                          f"{FORMAT_VERSION}): train into a new out_dir")
     missing = sorted(set(objects) - names)
     if missing:
-        raise ValueError(f"{path}: not a resumable checkpoint of this trainer (lacks {', '.join(missing)})")
+        raise ResumeRefused(f"{path}: not a resumable checkpoint of this trainer (lacks {', '.join(missing)})")
     rule = SELECT_RULES[_scalar(path, "select_rule")]
     if rule != select_by and float(tf.train.load_variable(path, "best/.ATTRIBUTES/VARIABLE_VALUE")) >= 0:
-        raise ValueError(f"{path}: its best model was kept by select_by={rule!r}; resuming with "
+        raise ResumeRefused(f"{path}: its best model was kept by select_by={rule!r}; resuming with "
                          f"select_by={select_by!r} would compare different scores. Resume with "
                          f"select_by={rule!r}, or train into a new out_dir.")
     tf.train.Checkpoint(**objects).restore(path).assert_existing_objects_matched()

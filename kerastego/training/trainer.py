@@ -25,7 +25,7 @@ from kerastego.training.config import TrainConfig, check_config, resolve_preset
 from kerastego.training.distribute import choose_strategy, is_chief
 from kerastego.training.history import History
 from kerastego.training.inference_weights import inference_weights
-from kerastego.training.state import TrainState, restore
+from kerastego.training.state import ResumeRefused, TrainState, restore
 from kerastego.training.task import StegoTask
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "check_config", "data_warnings", "resolve_preset",
@@ -68,7 +68,7 @@ def check_resume(cfg, preset):
         before = read_versioned_json(path, "a run record")
         for key in RUN_KEYS:
             if key in before and before[key] != now[key]:
-                raise ValueError(f"{out_dir} holds checkpoints of {key}={before[key]!r}, not {now[key]!r}: "
+                raise ResumeRefused(f"{out_dir} holds checkpoints of {key}={before[key]!r}, not {now[key]!r}: "
                                  f"resume with {key}={before[key]!r}, or train into a new out_dir")
         for key in NOTED_KEYS:
             if key in before and before[key] != now[key]:

@@ -100,11 +100,24 @@ def test_a_checkpoint_of_another_format_version_is_refused(tmp_path):
         restore(path, {**objects, "optimizer": None, "iterator": None}, "accuracy")
 
 
-def test_resume_under_another_selection_rule_is_refused(small_dataset, tmp_path, strategy):
+def _bin_train_refuses_in_one_line(ds, out, capsys):
+    """bin/train on `out` with the default select_by: exit 2, one line naming the rule."""
+    from kerastego.cli.train import main
+    rec = ds["records"]
+    capsys.readouterr()
+    code = main(["train", f"--train_data={rec / 'train-*'}", f"--val_data={rec / 'val-*'}", f"--out_dir={out}",
+                 "--model=hybrid-type2", "--image_size=64", "--batch_pairs=4", "--steps=4", "--val_every=3",
+                 "--checkpoint_every=2", "--log_every=1", "--deterministic", "--seed=11"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("train: ") and "select_by='p_e'" in err[0], err
+
+
+def test_resume_under_another_selection_rule_is_refused(small_dataset, tmp_path, strategy, capsys):
     out = tmp_path / "rule"
     train(_cfg(small_dataset, out, 3, select_by="p_e"), strategy=strategy)   # validated at step 3: a best exists
     with pytest.raises(ValueError, match="select_by='p_e'"):
         train(_cfg(small_dataset, out, 4), strategy=strategy)
+    _bin_train_refuses_in_one_line(small_dataset, out, capsys)
     resumed = train(_cfg(small_dataset, out, 4, select_by="p_e"), strategy=strategy)
     assert resumed["resumed_from_step"] == 3 and resumed["steps"] == 4
 
