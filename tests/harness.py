@@ -148,6 +148,17 @@ def run_binary(args):
     return subprocess.run([sys.executable] + args, capture_output=True, text=True, env=env, timeout=300)
 
 
+def run_command(name, args, capsys):
+    """`kerastego.cli.<name>.main` run in this process on `args`, as bin/<name> would run
+    it: a CompletedProcess-like (returncode, stdout, stderr) of what it printed."""
+    import importlib
+    main = importlib.import_module(f"kerastego.cli.{name}").main
+    capsys.readouterr()
+    code = main([name, *map(str, args)])
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess([name, *args], code, out, err)
+
+
 def with_header_side(src, dst, side):
     """A copy of the JPEG `src` at `dst` whose frame header claims side x side pixels."""
     data = bytearray(open(src, "rb").read())

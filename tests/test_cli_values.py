@@ -1,9 +1,7 @@
 """Every binary refuses a flag value out of range in one line, exit status 2, writing nothing."""
-import os
-
 import pytest
 
-from harness import BIN, run_binary as _run
+from harness import run_command
 
 
 @pytest.mark.parametrize("binary, args, message", [
@@ -14,9 +12,9 @@ from harness import BIN, run_binary as _run
     ("evaluate", ["--models=x.keras", "--test_data=x", "--batch_pairs=0"], "--batch_pairs=0: must be positive"),
     ("export", ["--models=x.keras", "--version=0"], "--version=0: TF Serving versions are positive integers"),
 ])
-def test_binaries_refuse_bad_flags_in_one_line(tmp_path, binary, args, message):
+def test_binaries_refuse_bad_flags_in_one_line(tmp_path, capsys, binary, args, message):
     where = f"--base_dir={tmp_path / 'b'}" if binary == "export" else f"--out_dir={tmp_path / 'o'}"
-    r = _run([os.path.join(BIN, binary), where] + args)
+    r = run_command(binary, [where] + args, capsys)
     assert r.returncode == 2, r.stderr[-500:]
     assert message in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "o").exists() and not (tmp_path / "b").exists()

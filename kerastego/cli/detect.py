@@ -3,6 +3,7 @@
 Exit status: 0 when every file was analysed; 1 when any file could not be read or a
 folder held no JPEG (the others are still reported); 2 for a bad flag or model.
 stdout carries only the table/CSV/JSON; library messages go to stderr."""
+import contextlib
 import os
 import sys
 
@@ -25,13 +26,20 @@ def define(flags):
                       "(file I/O, Python callbacks, ...): it runs that graph.")
 
 
+@contextlib.contextmanager
 def _stdout_to_stderr():
-    """Route everything written to stdout (C libraries included) to stderr; return a
-    file on the real stdout for the result alone."""
+    """Route everything written to stdout (C libraries included) to stderr while the
+    work runs, so that stdout carries the result alone; stdout is restored after, and
+    a program that calls main keeps its own stdout."""
     sys.stdout.flush()
-    real = os.fdopen(os.dup(1), "w")
+    saved = os.dup(1)
     os.dup2(2, 1)
-    return real
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def job(FLAGS, args):
@@ -42,16 +50,17 @@ def job(FLAGS, args):
         raise app.UsageError("give exactly one of --model or --server", exitcode=2)
     if not 0.0 < FLAGS.threshold < 1.0:
         raise app.UsageError(f"--threshold={FLAGS.threshold}: must be strictly between 0 and 1", exitcode=2)
-    out = _stdout_to_stderr()
     from kerastego.jobs.detect import ModelPathError, detect, format_rows, open_detector
     from kerastego.serving import ServerError
-    try:
-        detector = open_detector(FLAGS.model, FLAGS.server, FLAGS.model_name, FLAGS.mixed_precision, FLAGS.trust_model)
-    except (ModelPathError, ServerError) as e:
-        print(f"detect: --{'server' if FLAGS.server else 'model'} {e}", file=sys.stderr)
-        return 2
-    rows = detect(paths, detector, threshold=FLAGS.threshold, views=int(FLAGS.views))
-    print(format_rows(rows, FLAGS.format), file=out, flush=True)
+    with _stdout_to_stderr():
+        try:
+            detector = open_detector(FLAGS.model, FLAGS.server, FLAGS.model_name, FLAGS.mixed_precision,
+                                     FLAGS.trust_model)
+        except (ModelPathError, ServerError) as e:
+            print(f"detect: --{'server' if FLAGS.server else 'model'} {e}", file=sys.stderr)
+            return 2
+        rows = detect(paths, detector, threshold=FLAGS.threshold, views=int(FLAGS.views))
+    print(format_rows(rows, FLAGS.format), flush=True)
     failed = sum(bool(r["error"]) for r in rows)
     if failed:
         print(f"detect: {failed} file(s) or folder(s) could not be analysed", file=sys.stderr)

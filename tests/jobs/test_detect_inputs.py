@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 
-from harness import BIN, run_binary as _run, with_header_side
+from harness import run_command, with_header_side
 
 
-def test_detect_folder_with_disguised_broken_and_foreign_files(tmp_path, real_jpegs, tiny_model):
+def test_detect_folder_with_disguised_broken_and_foreign_files(tmp_path, capsys, real_jpegs, tiny_model):
     folder = tmp_path / "case"
     folder.mkdir()
     shutil.copy(real_jpegs[0], folder / "evidence.dat")             # a JPEG without a .jpg name
@@ -18,7 +18,9 @@ def test_detect_folder_with_disguised_broken_and_foreign_files(tmp_path, real_jp
     (folder / "broken.jpg").write_bytes(data[:len(data) // 2])      # cut in half
     empty = tmp_path / "empty"
     empty.mkdir()
-    r = _run([os.path.join(BIN, "detect"), f"--model={tiny_model}", "--format=json", str(folder), str(empty)])
+    stdout = os.fstat(1)
+    r = run_command("detect", [f"--model={tiny_model}", "--format=json", str(folder), str(empty)], capsys)
+    assert (os.fstat(1).st_dev, os.fstat(1).st_ino) == (stdout.st_dev, stdout.st_ino)   # the caller's stdout back
     assert r.returncode == 1                                         # a file failed: not 0
     rows = {os.path.basename(row["file"]): row for row in json.loads(r.stdout)}   # stdout is JSON alone
     assert rows["evidence.dat"]["verdict"] in ("cover", "stego")
@@ -33,7 +35,7 @@ def test_detect_folder_with_disguised_broken_and_foreign_files(tmp_path, real_jp
     ("FOLDER", ": a folder, but neither a SavedModel nor a .keras file"),
     ("SERVING", ": a TF Serving model folder; give one version, e.g. "),
 ])
-def test_detect_refuses_a_model_path_that_is_no_model(tmp_path, real_jpegs, model, message):
+def test_detect_refuses_a_model_path_that_is_no_model(tmp_path, capsys, real_jpegs, model, message):
     if model == "JPEG":
         model = str(real_jpegs[0])
     elif model == "FOLDER":
@@ -43,12 +45,12 @@ def test_detect_refuses_a_model_path_that_is_no_model(tmp_path, real_jpegs, mode
         model = str(tmp_path / "kerastego")
     else:
         model = str(tmp_path / model)
-    r = _run([os.path.join(BIN, "detect"), f"--model={model}", str(real_jpegs[0])])
+    r = run_command("detect", [f"--model={model}", str(real_jpegs[0])], capsys)
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
 
 
-def test_detect_refuses_a_threshold_outside_0_1(real_jpegs, tiny_model):
-    r = _run([os.path.join(BIN, "detect"), f"--model={tiny_model}", "--threshold=2", str(real_jpegs[0])])
+def test_detect_refuses_a_threshold_outside_0_1(capsys, real_jpegs, tiny_model):
+    r = run_command("detect", [f"--model={tiny_model}", "--threshold=2", str(real_jpegs[0])], capsys)
     assert r.returncode == 2 and "--threshold=2.0: must be strictly between 0 and 1" in r.stderr
     assert "Traceback" not in r.stderr
 
@@ -70,9 +72,9 @@ def test_data_after_the_end_marker_is_not_truncation(tmp_path, real_jpegs, tiny_
     assert "truncated or corrupt JPEG" in rows["cut.jpg"]["error"]
 
 
-def test_detect_gives_no_verdict_on_a_header_that_lies(tmp_path, real_jpegs, tiny_model):
+def test_detect_gives_no_verdict_on_a_header_that_lies(tmp_path, capsys, real_jpegs, tiny_model):
     liar = with_header_side(real_jpegs[0], tmp_path / "liar.jpg", 1024)
-    r = _run([os.path.join(BIN, "detect"), "--model", tiny_model, "--format", "json", liar, str(real_jpegs[1])])
+    r = run_command("detect", ["--model", tiny_model, "--format", "json", liar, str(real_jpegs[1])], capsys)
     assert r.returncode == 1
     rows = {os.path.basename(row["file"]): row for row in json.loads(r.stdout)}
     assert rows["liar.jpg"]["verdict"] is None and rows["liar.jpg"]["probability"] is None

@@ -1,10 +1,9 @@
 """Training options are checked before any work; a bad flag is one line and exit 2; a resume
 with another image size is refused."""
-import os
 
 import pytest
 
-from harness import BIN, run_binary as _run
+from harness import run_command
 
 
 @pytest.mark.parametrize("override, message", [
@@ -25,9 +24,9 @@ def test_train_options_are_checked_before_any_work(small_dataset, tmp_path, over
     assert not (tmp_path / "t").exists()                            # nothing written
 
 
-def test_bin_train_bad_flag_is_one_line_and_exit_2(small_dataset, tmp_path):
-    r = _run([os.path.join(BIN, "train"), f"--train_data={small_dataset['records'] / 'train-*'}",
-              f"--out_dir={tmp_path / 't'}", "--steps=-1", "--image_size=64"])
+def test_bin_train_bad_flag_is_one_line_and_exit_2(small_dataset, tmp_path, capsys):
+    r = run_command("train", [f"--train_data={small_dataset['records'] / 'train-*'}",
+              f"--out_dir={tmp_path / 't'}", "--steps=-1", "--image_size=64"], capsys)
     assert r.returncode == 2 and "train: --steps=-1: must be positive" in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "t").exists()
 
