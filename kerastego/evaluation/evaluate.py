@@ -2,6 +2,7 @@
 model and for the ensemble, a ROC PNG and a JSON report."""
 import json
 import os
+import weakref
 
 import numpy as np
 import tensorflow as tf
@@ -29,7 +30,7 @@ def predict_split(model, pattern, batch_pairs=32, views=1, allow_partial=False, 
         raise ValueError(f"views must be one of {TTA_VIEWS}, got {views}")
     kind, size = model_input(model)
     ds = make_dataset(pattern, batch_pairs, training=False, image_size=size, input_kind=kind, with_ids=True)
-    predict = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
+    predict = _predict_function(model, jit_compile)
     probs, labels, ids = [], [], []
     try:
         for x, y, i in ds:
@@ -43,6 +44,21 @@ def predict_split(model, pattern, batch_pairs=32, views=1, allow_partial=False, 
         raise ValueError(f"{pattern}: no pairs to evaluate")
     _check_complete(pattern, len(ids) // 2, allow_partial)
     return np.concatenate(probs), np.concatenate(labels), ids
+
+
+_PREDICT_FUNCTIONS = weakref.WeakKeyDictionary()
+
+
+def _predict_function(model, jit_compile):
+    """The model's inference tf.function, one per (model, jit_compile) for the model's
+    lifetime: a trainer validates the same model many times, and a fresh tf.function
+    would retrace (seconds) at every validation. The function holds the model weakly,
+    so the cache never keeps a model alive."""
+    functions = _PREDICT_FUNCTIONS.setdefault(model, {})
+    if jit_compile not in functions:
+        ref = weakref.ref(model)
+        functions[jit_compile] = tf.function(lambda x: ref()(x, training=False), jit_compile=jit_compile)
+    return functions[jit_compile]
 
 
 def _check_complete(pattern, pairs, allow_partial):
