@@ -1,10 +1,12 @@
 """What a corpus scan costs against the model's bare rate, every row in one run on the
 same cores: one-tile files (256x256 QF75) and large photos (2048x1536 QF75), for each
 model, timed as bare inference on preloaded tiles (the best of batch 1, 8, 32, 64, each
-the best of 3 passes), detect, the local scan (from its first model call, the best of 3
-scans), the Beam DirectRunner scan (over the span of its model calls) and the gRPC
-stand-in scan (each at the bare rate's best batch), and the start-up of bin/scan to its
-first row.
+the best of 3 passes), the local scan (from its first model call, the best of 3 scans),
+the bare rate once more at the best batch (every ratio is to the mean of the two, so a
+drift of the machine's speed between them moves both sides alike), detect, the local
+scan with one reading process, the Beam DirectRunner scan (over the span of its model
+calls) and the gRPC stand-in scan (each at the bare rate's best batch), and the start-up
+of bin/scan to its first row.
 
     python benchmarks/scan.py [--models hybrid-type1,calpa-srnet] [--small 256] [--large 6]
 
@@ -65,12 +67,16 @@ def measure(kind, paths, keras_path, saved_model, workers, beam_workers):
     tiles, tables = st.preloaded(paths, SIZE)
     per_file = len(tiles) / len(paths)
     batch, tile_rate, by_batch = st.best_bare_rate(detector, tiles, tables)
-    bare = tile_rate / per_file
     row = {"files": kind, "count": len(paths), "tiles_per_file": per_file, "best_batch": batch,
-           "bare_tiles_per_s_by_batch": {str(b): round(r, 2) for b, r in by_batch.items()},
-           "bare_files_per_s": round(bare, 3)}
-    row["detect_files_per_s"] = st.detect_rate(paths, detector, batch)
+           "bare_tiles_per_s_by_batch": {str(b): round(r, 2) for b, r in by_batch.items()}}
     row["scan_files_per_s"] = st.scan_rate(paths, detector, batch, workers, runs=PASSES)
+    # the bare rate again right after the scan: the goal's ratio is to the mean of the two, so
+    # a machine whose speed drifts between them moves both sides of the ratio alike
+    after = st.bare_rate(detector, tiles, tables, batch) / per_file
+    bare = (tile_rate / per_file + after) / 2
+    row.update(bare_files_per_s_before=round(tile_rate / per_file, 3), bare_files_per_s_after=round(after, 3),
+               bare_files_per_s=round(bare, 3))
+    row["detect_files_per_s"] = st.detect_rate(paths, detector, batch)
     # the same scan with one reading process beside the model (docs/decisions/0003-scan-reading.md)
     row["scan_one_reader_files_per_s"] = st.scan_rate(paths, detector, batch, 1)
     row["beam_files_per_s"], row["beam_start_up_s"] = st.beam_rate(paths, keras_path, batch, beam_workers)
