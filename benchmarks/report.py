@@ -63,9 +63,7 @@ def scan_table(payload):
 
 
 def _bare_cell(row):
-    """The bare rate and its batch; with the rates measured before and after the local scan."""
-    if "bare_files_per_s_after" not in row:
-        return f"{row['bare_files_per_s']:.2f} (batch {row['best_batch']})"
+    """The bare rate (the mean of the rates before and after the local scan), both rates and the batch."""
     return (f"{row['bare_files_per_s']:.2f} ({row['bare_files_per_s_before']:.2f} then "
             f"{row['bare_files_per_s_after']:.2f}, batch {row['best_batch']})")
 

@@ -72,9 +72,9 @@ def measure(kind, paths, keras_path, saved_model, workers, beam_workers):
     row["scan_files_per_s"] = st.scan_rate(paths, detector, batch, workers, runs=PASSES)
     # the bare rate again right after the scan: the goal's ratio is to the mean of the two, so
     # a machine whose speed drifts between them moves both sides of the ratio alike
-    after = st.bare_rate(detector, tiles, tables, batch) / per_file
-    bare = (tile_rate / per_file + after) / 2
-    row.update(bare_files_per_s_before=round(tile_rate / per_file, 3), bare_files_per_s_after=round(after, 3),
+    before, after = tile_rate / per_file, st.bare_rate(detector, tiles, tables, batch) / per_file
+    bare = (before + after) / 2
+    row.update(bare_files_per_s_before=round(before, 3), bare_files_per_s_after=round(after, 3),
                bare_files_per_s=round(bare, 3))
     row["detect_files_per_s"] = st.detect_rate(paths, detector, batch)
     # the same scan with one reading process beside the model (docs/decisions/0003-scan-reading.md)

@@ -25,8 +25,8 @@ def test_train_options_are_checked_before_any_work(small_dataset, tmp_path, over
 
 
 def test_bin_train_bad_flag_is_one_line_and_exit_2(small_dataset, tmp_path, capsys):
-    r = run_command("train", [f"--train_data={small_dataset['records'] / 'train-*'}",
-              f"--out_dir={tmp_path / 't'}", "--steps=-1", "--image_size=64"], capsys)
+    r = run_command("train", [f"--train_data={small_dataset['records'] / 'train-*'}", f"--out_dir={tmp_path / 't'}",
+                              "--steps=-1", "--image_size=64"], capsys)
     assert r.returncode == 2 and "train: --steps=-1: must be positive" in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "t").exists()
 
