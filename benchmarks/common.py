@@ -1,9 +1,12 @@
-"""Shared helpers for benchmarks: machine description and JSON results."""
-import json
+"""Shared helpers for benchmarks: machine description, JSON results and a work folder."""
+import contextlib
 import os
 import platform
 import sys
+import tempfile
 import time
+
+from kerastego.fileio import write_json
 
 
 def machine():
@@ -24,7 +27,18 @@ def save(name, results, out_dir=None, machine_info=None, path=None):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     payload = {"benchmark": name, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "machine": machine_info or machine(), "command": " ".join(["python"] + sys.argv), "results": results}
-    with open(path, "w") as f:
-        json.dump(payload, f, indent=2)
+    write_json(path, payload, indent=2)
     print(f"wrote {path}")
     return payload
+
+
+@contextlib.contextmanager
+def work_folder(given=None, prefix="kerastego_bench_"):
+    """The folder a benchmark builds its files in: `given` (kept, so a later run can reuse
+    it), or a temporary one removed when the benchmark ends."""
+    if given:
+        os.makedirs(given, exist_ok=True)
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as work:
+        yield work

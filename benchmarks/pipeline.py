@@ -11,11 +11,10 @@ many there were, so a 16-core GPU machine's figure reads beside a 2-core one's).
 import argparse
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from common import save  # noqa: E402
+from common import save, work_folder  # noqa: E402
 
 
 def main():
@@ -23,13 +22,20 @@ def main():
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--batch_pairs", type=int, default=16)
     ap.add_argument("--batches", type=int, default=60)
-    ap.add_argument("--work", default=None)
+    ap.add_argument("--work", default=None, help="build the dataset here and keep it (default: a temporary folder)")
     ap.add_argument("--workers", type=int, default=os.cpu_count(), help="processes building the dataset")
     args = ap.parse_args()
+    with work_folder(args.work) as work:
+        rows = measure(args, work)
+    print(rows)
+    save("pipeline", {"size": args.size, "batch_pairs": args.batch_pairs, "cores": os.cpu_count(), **rows})
+
+
+def measure(args, work):
+    """Images/s of each input path and of hybrid Type1 training, built in `work`."""
     from data_tools.bundled import bundled_photos
     from kerastego.jobs.experiment import Experiment
     from kerastego.jobs.timing import bench_model, jpeg_rate, pipeline_rate
-    work = args.work or tempfile.mkdtemp(prefix="kerastego_bench_")
     exp = Experiment(work, bundled_photos(), args.size, stride=args.size // 2, fractions={"train": 1.0},
                      pairs_per_shard=32, workers=args.workers)
     rows = {}
@@ -46,8 +52,7 @@ def main():
     rows["pipeline_over_training_ratio"] = round(rows["tfrecord_coefficients"] / model["train_images_per_s"], 1)
     rows["gzip_pipeline_over_training_ratio"] = round(
         rows["tfrecord_gzip_coefficients"] / model["train_images_per_s"], 1)
-    print(rows)
-    save("pipeline", {"size": args.size, "batch_pairs": args.batch_pairs, "cores": os.cpu_count(), **rows})
+    return rows
 
 
 if __name__ == "__main__":

@@ -15,11 +15,10 @@ Goals: local scan >= 0.9x the bare rate; Beam DirectRunner >= 0.5x.
 import argparse
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from common import save  # noqa: E402
+from common import save, work_folder  # noqa: E402
 
 SIZE = 256
 GOALS = {"scan": 0.9, "beam": 0.5}
@@ -98,16 +97,16 @@ def main():
     ap.add_argument("--beam_workers", type=int, default=1, help="DirectRunner worker processes")
     args = ap.parse_args()
     from kerastego.jobs.scan_timing import start_up_seconds
-    work = tempfile.mkdtemp(prefix="kerastego_scan_bench_")
-    small = make_files(os.path.join(work, "small"), args.small, (SIZE, SIZE))
-    large = make_files(os.path.join(work, "large"), args.large, (1536, 2048))
-    rows = []
-    for name in args.models.split(","):
-        keras_path, saved = model_files(name, work)
-        start = start_up_seconds(keras_path, small[0])
-        for kind, paths in (("256x256", small), ("2048x1536", large)):
-            rows.append({"model": name, "start_up_s": round(start, 2),
-                         **measure(kind, paths, keras_path, saved, args.workers, args.beam_workers)})
+    with work_folder(prefix="kerastego_scan_bench_") as work:
+        small = make_files(os.path.join(work, "small"), args.small, (SIZE, SIZE))
+        large = make_files(os.path.join(work, "large"), args.large, (1536, 2048))
+        rows = []
+        for name in args.models.split(","):
+            keras_path, saved = model_files(name, work)
+            start = start_up_seconds(keras_path, small[0])
+            for kind, paths in (("256x256", small), ("2048x1536", large)):
+                rows.append({"model": name, "start_up_s": round(start, 2),
+                             **measure(kind, paths, keras_path, saved, args.workers, args.beam_workers)})
     save("scan", {"size": SIZE, "workers": args.workers, "beam_workers": args.beam_workers, "goals": GOALS,
                   "rows": rows})
 

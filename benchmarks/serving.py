@@ -6,11 +6,10 @@ signature at batch 1 and 32, loaded as TF Serving would load it.
 import argparse
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from common import save  # noqa: E402
+from common import save, work_folder  # noqa: E402
 
 
 def main():
@@ -23,13 +22,14 @@ def main():
     from kerastego.export import export_savedmodel
     from kerastego.models import build_model
     m = build_model(args.model, input_shape=(args.size, args.size, 1), input_kind="coefficients")
-    path = export_savedmodel(m, tempfile.mkdtemp(), "bench")
-    fn = tf.saved_model.load(path).signatures["serving_default"]
-    from kerastego.jobs.timing import signature_latency
-    rows = []
-    for batch in (1, 32):
-        rows.append(signature_latency(fn, args.size, batch, args.calls if batch == 1 else max(5, args.calls // 4)))
-        print(rows[-1], flush=True)
+    with work_folder() as work:
+        path = export_savedmodel(m, work, "bench")
+        fn = tf.saved_model.load(path).signatures["serving_default"]
+        from kerastego.jobs.timing import signature_latency
+        rows = []
+        for batch in (1, 32):
+            rows.append(signature_latency(fn, args.size, batch, args.calls if batch == 1 else max(5, args.calls // 4)))
+            print(rows[-1], flush=True)
     save("serving", {"model": args.model, "size": args.size, "rows": rows})
 
 

@@ -65,33 +65,41 @@ def _in_main_thread():
     return threading.current_thread() is threading.main_thread()
 
 
-def run_beam(fn, items, runner="DirectRunner", pipeline_args=None, desc="items"):
-    """The same transform as an Apache Beam pipeline; results come back to the
-    driver (fine for manifests of millions of lines)."""
+def run_beam(fn, items, work_dir, runner="DirectRunner", pipeline_args=None, desc="items"):
+    """The same transform as an Apache Beam pipeline; results come back to the driver
+    (fine for manifests of millions of lines) through a hidden folder in `work_dir`, the
+    job's own output folder, which is removed once they are read: the job writes nowhere
+    the user did not name."""
     try:
         import apache_beam as beam
         from apache_beam.options.pipeline_options import PipelineOptions
     except ImportError as e:
         raise ImportError("runner=beam needs the optional extra: pip install 'kerastego[beam]'") from e
-    import tempfile
     import json
-    out_dir = tempfile.mkdtemp(prefix="kerastego_beam_")
-    options = PipelineOptions([f"--runner={runner}"] + list(pipeline_args or []))
-    with beam.Pipeline(options=options) as p:
-        (p | f"Create {desc}" >> beam.Create(items)
-           | f"Transform {desc}" >> beam.Map(fn)
-           | "Encode" >> beam.Map(json.dumps)
-           | "Write" >> beam.io.WriteToText(os.path.join(out_dir, "results"), file_name_suffix=".jsonl"))
-    for name in sorted(os.listdir(out_dir)):
-        with open(os.path.join(out_dir, name)) as f:
-            for line in f:
-                yield tuple(json.loads(line))
+    import shutil
+    import tempfile
+    staging = tempfile.mkdtemp(prefix=".beam-results-", dir=work_dir)
+    try:
+        options = PipelineOptions([f"--runner={runner}"] + list(pipeline_args or []))
+        with beam.Pipeline(options=options) as p:
+            (p | f"Create {desc}" >> beam.Create(items)
+               | f"Transform {desc}" >> beam.Map(fn)
+               | "Encode" >> beam.Map(json.dumps)
+               | "Write" >> beam.io.WriteToText(os.path.join(staging, "results"), file_name_suffix=".jsonl"))
+        for name in sorted(os.listdir(staging)):
+            with open(os.path.join(staging, name)) as f:
+                for line in f:
+                    yield tuple(json.loads(line))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
-def run(fn, items, runner="local", workers=None, desc="items", pipeline_args=None):
+def run(fn, items, work_dir, runner="local", workers=None, desc="items", pipeline_args=None):
+    """fn over items on the process pool (runner "local") or on Beam; `work_dir` is the
+    job's output folder, where Beam's results pass through."""
     if runner == "local":
         return run_local(fn, items, workers, desc)
-    return run_beam(fn, items, runner=runner, pipeline_args=pipeline_args, desc=desc)
+    return run_beam(fn, items, work_dir, runner=runner, pipeline_args=pipeline_args, desc=desc)
 
 
 def run_into_manifest(stage, fn, items, manifest, out_dir, runner="local", workers=None, desc="items"):
@@ -99,7 +107,7 @@ def run_into_manifest(stage, fn, items, manifest, out_dir, runner="local", worke
     killed job keeps its finished work) and report what was skipped. Returns the manifest."""
     from data_tools.manifest import append_jsonl, read_jsonl, report_skipped
     skipped = []
-    for status, rec in run(fn, items, runner=runner, workers=workers, desc=desc):
+    for status, rec in run(fn, items, out_dir, runner=runner, workers=workers, desc=desc):
         if status == "ok":
             append_jsonl(manifest, [rec])
         else:

@@ -189,7 +189,7 @@ def make_tfrecords(covers_dir, stego_dirs, out_dir, fractions=None, seed=0, pair
     expect = _set_reference(covers_dir, pairs)
     dataset = dataset_id(split, seed, pairs)
     fn = functools.partial(_write_shard, compress=compress, expect=expect, dataset=dataset)
-    for _, rec in parallel.run(fn, jobs, runner=runner, workers=workers, desc="shards"):
+    for _, rec in parallel.run(fn, jobs, out_dir, runner=runner, workers=workers, desc="shards"):
         skipped.extend(rec["bad"])
     report_skipped("make_tfrecords", skipped, out_dir)
     h, w = expect[0]

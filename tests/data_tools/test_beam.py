@@ -1,6 +1,7 @@
 """Dataset building beyond one machine: make_covers -> embed -> make_tfrecords as Apache
 Beam pipelines (DirectRunner) write what the local process pool writes, file for file
-and record for record. Needs the `beam` extra (installed by `make test`)."""
+and record for record, and write nothing outside the folders they are given. Needs the
+`beam` extra (installed by `make test`)."""
 import glob
 import os
 
@@ -26,11 +27,20 @@ def _records(folder):
             for f in sorted(glob.glob(os.path.join(folder, "*.tfrecord")))}
 
 
-def test_beam_direct_runner_writes_what_the_process_pool_writes(tmp_path):
+def _files_under(folder):
+    return sorted(os.path.relpath(os.path.join(d, f), folder) for d, _, names in os.walk(folder) for f in names)
+
+
+def test_beam_direct_runner_writes_what_the_process_pool_writes(tmp_path, monkeypatch):
+    import tempfile
     from data_tools.bundled import bundled_photos
     photos = [p for p in bundled_photos() if p[0] in ("camera", "coins", "moon", "rocket")]
     _build(tmp_path / "local", photos, "local")
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     _build(tmp_path / "beam", photos, "DirectRunner")
+    assert _files_under(tmp_path / "tmp") == []                    # nothing left in the temporary folder
+    assert _files_under(tmp_path / "beam") == _files_under(tmp_path / "local")
     for folder in ("covers", "stego"):
         local = sorted(f for f in os.listdir(tmp_path / "local" / folder) if f.endswith(".jpg"))
         assert local and local == sorted(f for f in os.listdir(tmp_path / "beam" / folder) if f.endswith(".jpg"))
