@@ -20,12 +20,12 @@ def main():
     args = ap.parse_args()
     import tensorflow as tf
     from kerastego.export import export_savedmodel
+    from kerastego.jobs.timing import signature_latency
     from kerastego.models import build_model
     m = build_model(args.model, input_shape=(args.size, args.size, 1), input_kind="coefficients")
     with work_folder() as work:
         path = export_savedmodel(m, work, "bench")
         fn = tf.saved_model.load(path).signatures["serving_default"]
-        from kerastego.jobs.timing import signature_latency
         rows = []
         for batch in (1, 32):
             rows.append(signature_latency(fn, args.size, batch, args.calls if batch == 1 else max(5, args.calls // 4)))

@@ -103,8 +103,8 @@ def authors_calpa():
 @pytest.fixture(scope="session")
 def juniward_pairs(tmp_path_factory):
     """256x256 QF75 covers tiled from the bundled photos (the model never saw them), at
-    most 3 per photo (about 55 pairs: the authors' model's P_E on them is about 0.24, on all
-    93 tiles 0.20, so its test keeps its margin and J-UNIWARD runs on 40% fewer covers),
+    most 3 per photo (54 pairs: the authors' model's P_E on them is 0.22, on all 93 tiles
+    0.20, so its test keeps its margin and J-UNIWARD runs on 40% fewer covers),
     and their J-UNIWARD 0.4 bpnzAC stego, as conseal simulates it."""
     return [tuple(pair) for pair in built_once(tmp_path_factory, "authors_juniward", _juniward_pairs)]
 
