@@ -16,9 +16,16 @@ def _cfg(ds, out, steps, **kw):
     return TrainConfig.of(**{**args, **kw})
 
 
-def test_resume_reaches_same_step_weights_and_data_position(small_dataset, tmp_path, strategy):
-    straight = train(_cfg(small_dataset, tmp_path / "a", 6), strategy=strategy)
-    assert straight["steps"] == 6 and straight["resumed_from_step"] == 0
+@pytest.fixture(scope="module")
+def straight(small_dataset, tmp_path_factory, strategy):
+    """A 6-step run, never resumed: the reference of the resume test and the curriculum's start."""
+    out = tmp_path_factory.mktemp("straight")
+    return out, train(_cfg(small_dataset, out, 6), strategy=strategy)
+
+
+def test_resume_reaches_same_step_weights_and_data_position(small_dataset, straight, tmp_path, strategy):
+    a, summary = straight
+    assert summary["steps"] == 6 and summary["resumed_from_step"] == 0
 
     first = train(_cfg(small_dataset, tmp_path / "b", 4), strategy=strategy)   # "killed" after step 4
     assert first["steps"] == 4
@@ -30,11 +37,11 @@ def test_resume_reaches_same_step_weights_and_data_position(small_dataset, tmp_p
     again = train(_cfg(small_dataset, tmp_path / "b", 6), strategy=strategy)
     assert again["steps_this_run"] == 0 and again["seconds_total"] == resumed["seconds_total"]
 
-    a = keras.models.load_model(tmp_path / "a" / "final.keras")
-    b = keras.models.load_model(tmp_path / "b" / "final.keras")
-    for wa, wb in zip(a.get_weights(), b.get_weights()):
+    model_a = keras.models.load_model(a / "final.keras")
+    model_b = keras.models.load_model(tmp_path / "b" / "final.keras")
+    for wa, wb in zip(model_a.get_weights(), model_b.get_weights()):
         np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-5)
-    ha = [json.loads(l) for l in open(tmp_path / "a" / "history.jsonl")]
+    ha = [json.loads(l) for l in open(a / "history.jsonl")]
     hb = [json.loads(l) for l in open(tmp_path / "b" / "history.jsonl")]
     la = [h["train_loss"] for h in ha if "train_loss" in h]
     lb = [h["train_loss"] for h in hb if "train_loss" in h]
@@ -44,11 +51,10 @@ def test_resume_reaches_same_step_weights_and_data_position(small_dataset, tmp_p
     assert os.listdir(tmp_path / "b" / "logs")
 
 
-def test_curriculum_starts_from_given_model(small_dataset, tmp_path, strategy):
-    base = tmp_path / "a"
-    train(_cfg(small_dataset, base, 2), strategy=strategy)
-    src = keras.models.load_model(base / "final.keras")
-    cfg = _cfg(small_dataset, tmp_path / "c", 1, init_from=str(base / "final.keras"), learning_rate=0.0)
+def test_curriculum_starts_from_given_model(small_dataset, straight, tmp_path, strategy):
+    base = straight[0] / "final.keras"
+    src = keras.models.load_model(base)
+    cfg = _cfg(small_dataset, tmp_path / "c", 1, init_from=str(base), learning_rate=0.0)
     train(cfg, strategy=strategy)
     out = keras.models.load_model(tmp_path / "c" / "final.keras")
     conv = [l for l in out.layers if l.name == "sub0_conv2"][0]
@@ -131,55 +137,42 @@ def test_checkpoint_of_another_program_is_refused(small_dataset, tmp_path, strat
         train(_cfg(small_dataset, out, 6), strategy=strategy)
 
 
-def test_weight_average_is_validated_and_saved_without_touching_training(small_dataset, tmp_path, strategy):
-    """With ema_momentum, final.keras holds the optimizer's moving average; swapping it in
-    for validation must not change the trained weights (same weights with or without
-    validations in between)."""
+def test_weight_average_and_precise_bn_are_validated_and_saved_without_touching_training(
+        small_dataset, tmp_path, strategy):
+    """With ema_momentum and precise_bn_batches, final.keras holds the optimizer's moving
+    average of the weights with BatchNorm moving means re-estimated for it (the plain
+    average of the batch means over the fixed batches); swapping them in for validation
+    changes no trained weight (same weights with or without validations in between)."""
     import tensorflow as tf
+    from kerastego.data import make_dataset
     from kerastego.models import build_model
-    a = train(_cfg(small_dataset, tmp_path / "a", 4, ema_momentum=0.9, val_every=1, learning_rate=0.05),
-              strategy=strategy)
-    train(_cfg(small_dataset, tmp_path / "b", 4, ema_momentum=0.9, val_every=100, learning_rate=0.05),
-          strategy=strategy)
-    ckpt = str(tmp_path / "a" / "checkpoints" / "ckpt-4")
-    names = [n for n, _ in tf.train.list_variables(ckpt)]
-    raw = build_model("hybrid-type2", input_shape=(64, 64, 1), input_kind="coefficients")
-    tf.train.Checkpoint(model=raw).restore(ckpt).expect_partial()
+    settings = dict(ema_momentum=0.9, precise_bn_batches=3, learning_rate=0.05)
+    a = train(_cfg(small_dataset, tmp_path / "a", 4, val_every=1, **settings), strategy=strategy)
+    train(_cfg(small_dataset, tmp_path / "b", 4, val_every=100, **settings), strategy=strategy)
     final = keras.models.load_model(tmp_path / "a" / "final.keras")
     b_final = keras.models.load_model(tmp_path / "b" / "final.keras")
     for wa, wb in zip(final.get_weights(), b_final.get_weights()):
         np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-6)   # validations changed nothing
-    slots = [n for n in names if n.startswith("optimizer/_variables/")]
-    assert len(slots) == 2 * len(raw.trainable_variables)     # momentum and moving average per weight
-    conv = raw.get_layer("sub0_conv2").kernel
-    kernel = final.get_layer("sub0_conv2").get_weights()[0]
-    assert not np.allclose(kernel, conv.numpy())                   # final.keras is not the last iterate ...
-    stored = [tf.train.load_variable(ckpt, n) for n in slots]
-    assert any(v.shape == kernel.shape and np.allclose(kernel, v, atol=1e-7) for v in stored)  # ... but its average
     assert a["config"]["ema_momentum"] == 0.9
 
+    ckpt = str(tmp_path / "a" / "checkpoints" / "ckpt-4")
+    names = [n for n, _ in tf.train.list_variables(ckpt)]
+    raw = build_model("hybrid-type2", input_shape=(64, 64, 1), input_kind="coefficients")
+    tf.train.Checkpoint(model=raw).restore(ckpt).expect_partial()
+    slots = [n for n in names if n.startswith("optimizer/_variables/")]
+    assert len(slots) == 2 * len(raw.trainable_variables)     # momentum and moving average per weight
+    kernel = final.get_layer("sub0_conv2").get_weights()[0]
+    assert not np.allclose(kernel, raw.get_layer("sub0_conv2").kernel.numpy())   # not the last iterate ...
+    stored = [tf.train.load_variable(ckpt, n) for n in slots]
+    assert any(v.shape == kernel.shape and np.allclose(kernel, v, atol=1e-7) for v in stored)  # ... but its average
 
-def test_precise_bn_statistics_are_batch_averages_and_leave_training_alone(small_dataset, tmp_path, strategy):
-    """precise_bn_batches: saved BatchNorm moving means are the plain average of the
-    batch means over the fixed batches; validations in between change no trained weight."""
-    import tensorflow as tf
-    from kerastego.data import make_dataset
-    a = train(_cfg(small_dataset, tmp_path / "a", 4, precise_bn_batches=3, val_every=1, learning_rate=0.05),
-              strategy=strategy)
-    train(_cfg(small_dataset, tmp_path / "b", 4, precise_bn_batches=3, val_every=100, learning_rate=0.05),
-          strategy=strategy)
-    fa = keras.models.load_model(tmp_path / "a" / "final.keras")
-    fb = keras.models.load_model(tmp_path / "b" / "final.keras")
-    for wa, wb in zip(fa.get_weights(), fb.get_weights()):
-        np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-6)
-    bn = fa.get_layer("sub0_conv2_bn")
-    features = keras.Model(fa.inputs, bn.input)
+    bn = final.get_layer("sub0_conv2_bn")
+    features = keras.Model(final.inputs, bn.input)
     cfg = a["config"]
     batches = make_dataset(cfg["train_data"], 4, training=True, image_size=64, seed=cfg["seed"] + 1,
                            deterministic=True, shuffle_buffer=cfg["shuffle_buffer"]).take(3)
     means = [tf.reduce_mean(features(x, training=True), axis=[0, 1, 2]).numpy() for x, _ in batches]
     np.testing.assert_allclose(bn.moving_mean.numpy(), np.mean(means, axis=0), rtol=1e-3, atol=1e-5)
-    ckpt = str(tmp_path / "a" / "checkpoints" / "ckpt-4")
-    stored = [tf.train.load_variable(ckpt, n) for n, shape in tf.train.list_variables(ckpt)
-              if n.startswith("model/") and list(shape) == list(bn.moving_mean.shape)]
-    assert not any(np.allclose(bn.moving_mean.numpy(), v) for v in stored)   # the checkpoint keeps the running stats
+    running = [tf.train.load_variable(ckpt, n) for n, shape in tf.train.list_variables(ckpt)
+               if n.startswith("model/") and list(shape) == list(bn.moving_mean.shape)]
+    assert not any(np.allclose(bn.moving_mean.numpy(), v) for v in running)   # the checkpoint keeps the running stats
