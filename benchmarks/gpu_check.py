@@ -31,7 +31,8 @@ def jax_machine():
     import jaxlib
     import keras
     device = jax.devices()[0]
-    info = {"platform": platform.platform(), "cpu_count": os.cpu_count(), "device": device.device_kind,
+    info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "device": device.device_kind,
             "device_platform": device.platform, "devices": jax.device_count(), "jax": jax.__version__,
             "jaxlib": jaxlib.__version__, "keras": keras.__version__, "keras_backend": keras.backend.backend()}
     try:

@@ -30,6 +30,8 @@ def load(name):
 def machine(info):
     cores = f"{info.get('cpu_count')}-core {info.get('processor')} CPU"
     gpu = f", {info['gpu_name']}" if info.get("gpu_name") else (", no GPU" if not info.get("gpus") else "")
+    if "device_platform" in info:          # a JAX benchmark names the device it computed on
+        gpu = f", {info['device']} ({info['devices']})" if info["device_platform"] == "gpu" else ", no GPU"
     versions = ", ".join(f"{k} {info[k]}" for k in ("tensorflow", "keras", "jax") if k in info)
     return f"{cores}{gpu}" + (f"; {versions}" if versions else "")
 
@@ -60,6 +62,19 @@ def scan_table(payload):
               "scan start-up s", "Beam start-up s"]
     goals = ", ".join(f"{m} >= {g}x" for m, g in payload["results"]["goals"].items())
     return f"{table(header, rows)}\n\nGoals: {goals} the bare rate. {provenance(payload)}"
+
+
+def scan_local_table(payload):
+    """The scan under one Keras backend and device, with no TensorFlow-only part."""
+    readers = payload["results"]["readers"]
+    rows = [[r["model"], r["files"], _bare_cell(r),
+             *(f"{r[f'{m}_files_per_s']:.2f} ({r[f'{m}_ratio']:.3f}x)" for m in ("detect", "scan", "scan_readers")),
+             f"{r['start_up_s']:.1f}"] for r in payload["results"]["rows"]]
+    header = ["model", "files", "bare files/s", "detect", "local scan", f"local scan, {readers} readers",
+              "scan start-up s"]
+    backend = payload["machine"].get("keras_backend", "tensorflow")
+    return f"{table(header, rows)}\n\nKeras backend {backend}. Goal: scan >= {payload['results']['goals']['scan']}x " \
+           f"the bare rate. {provenance(payload)}"
 
 
 def _bare_cell(row):
@@ -189,7 +204,8 @@ def demo_runs_table(payload):
             f"{r['data']}. {provenance(payload)}")
 
 
-RENDERERS = {"demo_runs": demo_runs_table, "scan": scan_table, "cpu_rewrite": cpu_rewrite_table,
+RENDERERS = {"demo_runs": demo_runs_table, "scan": scan_table, "scan_local_jax_cpu": scan_local_table,
+             "scan_local_jax_gpu": scan_local_table, "cpu_rewrite": cpu_rewrite_table,
              "authors_model": authors_model_table, "transfer": transfer_table, "train": train_table,
              "train_runs": train_runs_table, "pipeline": pipeline_table, "calpa": calpa_table,
              "serving": serving_table, "quality": quality_table, "tfmot_baseline": tfmot_baseline_table}
