@@ -53,8 +53,7 @@ def scan_table(payload):
     """Files/s of each way to score a corpus and its ratio to the model's bare rate."""
     rows = []
     for r in payload["results"]["rows"]:
-        ways = [f"{r[f'{m}_files_per_s']:.2f} ({r[f'{m}_ratio']:.3f}x)"
-                for m in ("detect", "scan", "scan_one_reader", "beam", "grpc")]
+        ways = [_way_cell(r, m) for m in ("detect", "scan", "scan_one_reader", "beam", "grpc")]
         rows.append([r["model"], r["files"], _bare_cell(r), *ways,
                      f"{r['start_up_s']:.1f}", f"{r['beam_start_up_s']:.1f}"])
     header = ["model", "files", "bare files/s", "detect", "local scan", "local scan, 1 reader", "Beam DirectRunner",
@@ -68,13 +67,18 @@ def scan_local_table(payload):
     """The scan under one Keras backend and device, with no TensorFlow-only part."""
     readers = payload["results"]["readers"]
     rows = [[r["model"], r["files"], _bare_cell(r),
-             *(f"{r[f'{m}_files_per_s']:.2f} ({r[f'{m}_ratio']:.3f}x)" for m in ("detect", "scan", "scan_readers")),
+             *(_way_cell(r, m) for m in ("detect", "scan", "scan_readers")),
              f"{r['start_up_s']:.1f}"] for r in payload["results"]["rows"]]
     header = ["model", "files", "bare files/s", "detect", "local scan", f"local scan, {readers} readers",
               "scan start-up s"]
     backend = payload["machine"].get("keras_backend", "tensorflow")
     return f"{table(header, rows)}\n\nKeras backend {backend}. Goal: scan >= {payload['results']['goals']['scan']}x " \
            f"the bare rate. {provenance(payload)}"
+
+
+def _way_cell(row, way):
+    """Files/s of one way to scan and its ratio to the bare rate."""
+    return f"{row[f'{way}_files_per_s']:.2f} ({row[f'{way}_ratio']:.3f}x)"
 
 
 def _bare_cell(row):

@@ -23,7 +23,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from common import save, work_folder  # noqa: E402
+from common import machine as tf_machine, save, work_folder  # noqa: E402
 
 SIZE = 256
 GOALS = {"scan": 0.9, "beam": 0.5}
@@ -127,23 +127,35 @@ def measure_local(kind, paths, keras_path, readers):
     return measure_row(kind, paths, keras_path, ways, {"scan": GOALS["scan"]}, scans=2)
 
 
+def model_rows(models, small, large, prepare, measure_kind):
+    """One row per model and file kind, each with the start-up of bin/scan to its first row:
+    prepare(name) -> (the .keras path, what else measure_kind takes after it)."""
+    from kerastego.jobs.scan_timing import start_up_seconds
+    rows = []
+    for name in models.split(","):
+        keras_path, *extra = prepare(name)
+        start = start_up_seconds(keras_path, small[0])
+        for kind, paths in (("256x256", small), ("2048x1536", large)):
+            rows.append({"model": name, "start_up_s": round(start, 2),
+                         **measure_kind(kind, paths, keras_path, *extra)})
+    return rows
+
+
 def local_only(args, work, small, large):
     """Every row under the active Keras backend with no TensorFlow-only part: the way a GPU
     machine with JAX and no TensorFlow measures the scan. Writes results/scan_local_<backend>_<device>.json."""
     import keras
     from gpu_check import jax_machine
-    from kerastego.jobs.scan_timing import start_up_seconds
-    rows = []
-    for name in args.models.split(","):
-        keras_path = os.path.join(work, f"{name}.keras")
-        keras_model(name).save(keras_path)
-        start = start_up_seconds(keras_path, small[0])
-        for kind, paths in (("256x256", small), ("2048x1536", large)):
-            rows.append({"model": name, "start_up_s": round(start, 2),
-                         **measure_local(kind, paths, keras_path, args.readers)})
+
+    def prepare(name):
+        path = os.path.join(work, f"{name}.keras")
+        keras_model(name).save(path)
+        return (path,)
+    rows = model_rows(args.models, small, large, prepare,
+                      lambda kind, paths, path: measure_local(kind, paths, path, args.readers))
     backend = keras.backend.backend()
-    machine = jax_machine() if backend == "jax" else None
-    device = machine["device_platform"] if machine else "cpu"
+    machine = jax_machine() if backend == "jax" else tf_machine()
+    device = machine["device_platform"] if backend == "jax" else ("gpu" if machine["gpus"] else "cpu")
     save(f"scan_local_{backend}_{device}", {"size": SIZE, "readers": args.readers, "goals": {"scan": GOALS["scan"]},
                                             "rows": rows}, machine_info=machine)
 
@@ -159,19 +171,14 @@ def main():
                     help="only the ways that run under any Keras backend (no Beam, gRPC or SavedModel)")
     ap.add_argument("--readers", type=int, default=2, help="with --local_only: reading processes of the second scan")
     args = ap.parse_args()
-    from kerastego.jobs.scan_timing import start_up_seconds
     with work_folder(prefix="kerastego_scan_bench_") as work:
         small = make_files(os.path.join(work, "small"), args.small, (SIZE, SIZE))
         large = make_files(os.path.join(work, "large"), args.large, (1536, 2048))
         if args.local_only:
             return local_only(args, work, small, large)
-        rows = []
-        for name in args.models.split(","):
-            keras_path, saved = model_files(name, work)
-            start = start_up_seconds(keras_path, small[0])
-            for kind, paths in (("256x256", small), ("2048x1536", large)):
-                rows.append({"model": name, "start_up_s": round(start, 2),
-                             **measure(kind, paths, keras_path, saved, args.workers, args.beam_workers)})
+        rows = model_rows(args.models, small, large, lambda name: model_files(name, work),
+                          lambda kind, paths, path, saved: measure(kind, paths, path, saved, args.workers,
+                                                                   args.beam_workers))
     save("scan", {"size": SIZE, "workers": args.workers, "beam_workers": args.beam_workers, "goals": GOALS,
                   "rows": rows})
 
