@@ -1,7 +1,7 @@
 """What a corpus scan costs against the model's bare rate, every row in one run on the
 same cores: one-tile files (256x256 QF75) and large photos (2048x1536 QF75), for each
 model, timed as bare inference on preloaded tiles (the best of batch 1, 8, 32, 64, each
-the best of 3 passes), the local scan (from its first model call, the best of 3 scans),
+the best of 3 passes), the local scan (from its start, the best of 3 scans),
 the bare rate once more at the best batch (every ratio is to the mean of the two, so a
 drift of the machine's speed between them moves both sides alike), detect, the local
 scan with one reading process, the Beam DirectRunner scan (over the span of its model
@@ -12,7 +12,7 @@ of bin/scan to its first row.
     KERAS_BACKEND=jax python benchmarks/scan.py --local_only [--readers 2]
 
 --local_only keeps the ways that need no TensorFlow-only part (bare, detect, the local scan
-with its reader thread and with --readers reading processes, start-up), so the same rows
+reading in-line and with --readers reading processes, start-up), so the same rows
 are measured under any Keras backend and on a machine with JAX and no TensorFlow (a GPU).
 
 Goals: local scan >= 0.9x the bare rate; Beam DirectRunner >= 0.5x.
@@ -118,7 +118,7 @@ def measure(kind, paths, keras_path, saved_model, workers, beam_workers):
 
 
 def measure_local(kind, paths, keras_path, readers):
-    """The ways that need no TensorFlow-only part (the local scan with its reader thread and
+    """The ways that need no TensorFlow-only part (the local scan reading in-line and
     with `readers` reading processes, detect), so the row is measured under any Keras backend."""
     from kerastego.jobs import scan_timing as st
     ways = [("scan", lambda d, b: st.scan_rate(paths, d, b, 0, runs=PASSES)),

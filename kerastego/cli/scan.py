@@ -28,7 +28,7 @@ def define(flags):
     flags.DEFINE_integer("batch_size", 64, "Tiles per model call, packed from as many files as it takes "
                          "(with --runner: Beam's max_batch_size).")
     flags.DEFINE_integer("workers", 0, "Processes reading and tiling JPEGs ahead of the model (0: this process, "
-                         "between model calls: fastest when the model computes on the CPU's cores).")
+                         "in bursts between model calls: fastest when the model computes on the CPU's cores).")
     flags.DEFINE_string("runner", None, "Run on Apache Beam: DirectRunner, DataflowRunner, FlinkRunner, "
                         "SparkRunner, ...")
     flags.DEFINE_float("threshold", 0.5, "Probability above which a file is called stego (strictly between 0 and 1).")

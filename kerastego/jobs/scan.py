@@ -1,6 +1,7 @@
 """Scanning a corpus on one machine: every JPEG under the given paths, read and tiled
-(between model calls, or in worker processes), tiles of many files packed into full model batches, one JSON Lines row
-per file written (and flushed) as soon as the file is scored, as JSON Lines or CSV.
+(in bursts between model calls, or in worker processes), tiles of many files packed into
+full model batches, one row per file written (and flushed) as soon as the file is scored,
+as JSON Lines or CSV.
 
 The output is resumable: its first line names the model, and a re-run with the same
 output skips the files it already holds (same path, size and mtime), after cutting a
@@ -390,23 +391,45 @@ def _jobs(paths, list_file, out, size, tables, backend, emit):
             yield path, size, tables, backend
 
 
-def _read_all(jobs, workers, window):
-    """Results of read_for_scan over `jobs`, in order: read by a thread of this process
-    (workers=0: the decoder and the model overlap where they release the GIL), or by
-    `workers` spawned processes; at most `window` files in flight either way, so memory
-    does not grow with the corpus."""
-    if workers:
-        pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
-    else:
-        pool = cf.ThreadPoolExecutor(1, thread_name_prefix="scan-reader")
-    with pool:
+BURST_TILES = 64   # in-line reading: a burst of files holds at least this many tiles (or a batch's worth)
+BURST_FILES = 64   # and at most this many files
+WORKER_WINDOW = 4  # reading processes: files in flight per process
+
+
+def _read_all(jobs, workers, batch_size):
+    """Results of read_for_scan over `jobs`, in order: read in bursts by this process
+    (workers=0, _read_in_bursts) or by `workers` spawned processes with at most
+    WORKER_WINDOW files each in flight; either way memory does not grow with the corpus."""
+    if not workers:
+        yield from _read_in_bursts(jobs, max(batch_size, BURST_TILES))
+        return
+    with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
         pending = collections.deque()
         for job in jobs:
             pending.append(pool.submit(_read_job, job))
-            if len(pending) >= window:
+            if len(pending) >= WORKER_WINDOW * workers:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def _read_in_bursts(jobs, tiles):
+    """read_for_scan of `jobs`, a burst at a time: files read one after another until they
+    hold `tiles` tiles (or BURST_FILES files), then handed on to be scored. Why
+    (docs/decisions/0003-scan-reading.md): on a CPU the model's threads use the cores, so
+    reading beside them slows the model calls by more than the reading costs, and reading
+    between single model calls finds the caches cold every time; a burst pays that once."""
+    jobs = iter(jobs)
+    while True:
+        burst, held = [], 0
+        for job in jobs:
+            burst.append(read_for_scan(*job))
+            held += 0 if burst[-1][2] is None else len(burst[-1][2])
+            if held >= tiles or len(burst) >= BURST_FILES:
+                break
+        if not burst:
+            return
+        yield from burst
 
 
 def scan(paths, detector, output, model, batch_size=64, workers=0, threshold=0.5, backend="jpeglib",
@@ -431,8 +454,7 @@ def scan(paths, detector, output, model, batch_size=64, workers=0, threshold=0.5
     tables = getattr(detector, "training_tables", [])
     try:
         jobs = _jobs(paths, list_file, out, detector.size, tables, backend, emit)
-        window = 4 * workers or min(batch_size, 16)
-        for key, row, parts, qt in _read_all(jobs, workers, window):
+        for key, row, parts, qt in _read_all(jobs, workers, batch_size):
             if row["error"]:
                 emit(key, row)
                 continue

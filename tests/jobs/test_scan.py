@@ -195,3 +195,26 @@ def test_progress_gives_the_rate_and_once_counted_an_eta(tmp_path):
     assert progress.total == 6                                      # five files and the output's own entry
     progress.tick()
     assert stream.getvalue().splitlines()[-1].startswith("scan: 2 files,") and ", of 6, ETA 00:00:" in stream.getvalue()
+
+
+def test_in_line_reading_comes_in_bursts_bounded_by_tiles_and_files(monkeypatch):
+    """workers=0 reads files one after another until they hold a burst's tiles (an error
+    row holds none) or BURST_FILES files, and only then hands them on to be scored."""
+    from kerastego.jobs import scan as scan_module
+    tiles = {"a": 1, "b": 2, "bad": None, "c": 1, "d": 3, "e": 1}
+    events = []
+
+    def read(path, size, tables, backend):
+        events.append(f"read {path}")
+        parts = None if tiles[path] is None else np.zeros((tiles[path], 8, 8), np.int16)
+        return [path], {}, parts, None
+    monkeypatch.setattr(scan_module, "read_for_scan", read)
+    for key, *_ in scan_module._read_in_bursts(((p, 8, [], "jpeglib") for p in tiles), 4):
+        events.append(f"score {key[0]}")
+    assert events == ["read a", "read b", "read bad", "read c", "score a", "score b", "score bad", "score c",
+                      "read d", "read e", "score d", "score e"]
+    monkeypatch.setattr(scan_module, "BURST_FILES", 2)
+    events.clear()
+    for key, *_ in scan_module._read_in_bursts(((p, 8, [], "jpeglib") for p in ("a", "c", "e")), 64):
+        events.append(f"score {key[0]}")
+    assert events == ["read a", "read c", "score a", "score c", "read e", "score e"]
