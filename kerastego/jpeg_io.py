@@ -5,6 +5,7 @@ is jpegio's: an (H, W) int16 array where block (i, j) fills rows 8i..8i+7 and
 columns 8j..8j+7.
 """
 import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -163,10 +164,11 @@ def _check_frame(path, frame):
                               f"of {MAX_SIDE} per side (refused before decoding)")
 
 
-def _check_file(path):
-    """Refuse a file the decoder must not see (missing, not regular, not a JPEG, a frame
-    it cannot or must not decode, cut short); return its extra bytes (extra_bytes). The
-    file is opened once and read whole only after its frame header passed."""
+def _checked_bytes(path):
+    """(the file's bytes, its extra bytes (extra_bytes)) once it passed every check before
+    decoding (missing, not regular, not a JPEG, a frame kerastego cannot or must not decode,
+    cut short). The file is opened once and read whole only after its frame header passed;
+    what is decoded is these bytes (_private_copy), so the checks hold for it."""
     if not os.path.exists(path):
         raise JpegError(path, "file not found")
     if not os.path.isfile(path):
@@ -177,12 +179,38 @@ def _check_file(path):
         _check_frame(path, _frame_in(f))
         f.seek(0)
         data = f.read()
+    _check_frame(path, _frame_in(io.BytesIO(data)))   # the file may have changed since its header was read
     extra = _extra_in(data)
     # libjpeg only warns on a cut file and fills the rest with zeros: refuse it here. A
     # complete image with data appended after it is read (detect says so).
     if not data[-64:].rstrip(b"\x00").endswith(b"\xff\xd9") and not extra:
         raise JpegError(path, "truncated or corrupt JPEG (no end-of-image marker)")
-    return extra or 0
+    return data, extra or 0
+
+
+@contextlib.contextmanager
+def _private_copy(data):
+    """A path to a copy of `data` that only this process can reach: an anonymous memory
+    file where the system has them (Linux), else a temporary file of mode 0600. Why: the
+    decoders read a file by path, and jpeglib reads it three times (its bytes, then its
+    header pass and its markers), sizing its buffers from the later reads; a file rewritten
+    meanwhile could be decoded into buffers sized for another image. The copy cannot change."""
+    if hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd"):
+        fd = os.memfd_create("kerastego-jpeg", os.MFD_CLOEXEC)
+        try:
+            with open(fd, "wb", closefd=False) as f:
+                f.write(data)
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+        return
+    fd, name = tempfile.mkstemp(suffix=".jpg")
+    try:
+        with open(fd, "wb") as f:
+            f.write(data)
+        yield name
+    finally:
+        os.remove(name)
 
 
 _CAPTURE_LOCK = threading.Lock()
@@ -223,11 +251,11 @@ def _libjpeg_messages():
                 os.write(2, ("\n".join(others) + "\n").encode())
 
 
-def _refuse_data_warnings(path, messages):
+def _refuse_data_warnings(path, messages, data):
     if not messages:
         return
-    size = header_size(path)
-    claimed = f"the {size[0]}x{size[1]} pixels its header claims" if size else "what its header claims"
+    frame = _frame_in(io.BytesIO(data))
+    claimed = f"the {frame['width']}x{frame['height']} pixels its header claims" if frame else "what its header claims"
     if "premature end of data segment" in messages[0]:
         problem = f"its image data ends before {claimed}"
     elif "extraneous bytes" in messages[0]:
@@ -257,19 +285,29 @@ def read_coefficients(path, allow_colour=False, backend="jpeglib"):
 
 
 def read_luminance(path, allow_colour=False, backend="jpeglib"):
-    """read_coefficients with the file's extra bytes (a Luminance), each check made once."""
+    """read_coefficients with the file's extra bytes (a Luminance), each check made once,
+    on the bytes that are decoded."""
     path = str(path)
-    extra = _check_file(path)
-    if backend == "jpegio":
-        return Luminance(*_read_jpegio(path, allow_colour), extra)
-    if backend != "jpeglib":
+    data, extra = _checked_bytes(path)
+    if backend not in ("jpeglib", "jpegio"):
         raise ValueError(f"unknown JPEG backend {backend!r} (use 'jpeglib' or 'jpegio')")
+    with _private_copy(data) as copy:
+        try:
+            if backend == "jpegio":
+                return Luminance(*_read_jpegio(path, copy, data, allow_colour), extra)
+            return Luminance(*_read_jpeglib(path, copy, data, allow_colour), extra)
+        except JpegError as e:
+            raise JpegError(path, e.problem.replace(copy, path)) from None
+
+
+def _read_jpeglib(path, copy, data, allow_colour):
+    """(coefficients, quant table, colour) of the private `copy` of the file at `path`."""
     import jpeglib
     try:
         with _libjpeg_messages() as messages:
-            jpeg = jpeglib.read_dct(path)
+            jpeg = jpeglib.read_dct(copy)
             y = np.array(jpeg.Y, dtype=np.int16, copy=True)   # jpeglib decodes lazily: read inside
-        _refuse_data_warnings(path, messages)
+        _refuse_data_warnings(path, messages, data)
         if jpeg.has_black:   # CMYK/YCCK: the first channel is cyan (or inverted), not luminance
             raise JpegError(path, f"{str(jpeg.jpeg_color_space).replace('JCS_', '')} JPEG (4 channels): "
                                   "no luminance channel to analyse")
@@ -281,14 +319,14 @@ def read_luminance(path, allow_colour=False, backend="jpeglib"):
         raise JpegError(path, f"corrupt JPEG ({e})") from e
     if colour and not allow_colour:
         raise JpegError(path, "colour JPEG where a grayscale (luminance) JPEG is needed")
-    return Luminance(blocks_to_plane(y), qt, colour, extra)
+    return blocks_to_plane(y), qt, colour
 
 
-def _read_jpegio(path, allow_colour):
+def _read_jpegio(path, copy, data, allow_colour):
     import jpegio
     with _libjpeg_messages() as messages:
-        obj = jpegio.read(path)  # keep `obj` alive: jpegio 0.2.8 frees arrays with it
-    _refuse_data_warnings(path, messages)
+        obj = jpegio.read(copy)  # keep `obj` alive: jpegio 0.2.8 frees arrays with it
+    _refuse_data_warnings(path, messages, data)
     if obj.coef_arrays is None or obj.coef_arrays[0] is None:
         raise JpegError(path, "jpegio could not read the file")
     colour = len(obj.coef_arrays) > 1

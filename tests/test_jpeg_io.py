@@ -50,3 +50,45 @@ def test_data_that_does_not_match_the_header_is_refused(tmp_path, backend):
     with pytest.raises(JpegError, match=r"small_header.jpg: corrupt JPEG: its image data goes on beyond the "
                                         r"256x256 pixels"):
         read_coefficients(small, backend=backend)
+
+
+def test_a_file_rewritten_after_its_checks_is_decoded_as_checked(tmp_path, monkeypatch):
+    """The decoder gets the bytes that passed the checks, not the file again: a file
+    swapped for a larger image right after it was checked still gives the checked image."""
+    import jpeglib
+    from skimage import data
+    from kerastego import jpeg_io
+    path = tmp_path / "swapped.jpg"
+    for side, name in ((64, "small.jpg"), (512, "large.jpg")):
+        jpeglib.from_spatial(np.ascontiguousarray(data.camera()[:side, :side])[..., None]).write_spatial(
+            str(tmp_path / name), qt=75)
+    path.write_bytes((tmp_path / "small.jpg").read_bytes())
+    checked = jpeg_io._checked_bytes
+
+    def check_then_swap(p):
+        result = checked(p)
+        path.write_bytes((tmp_path / "large.jpg").read_bytes())
+        return result
+    monkeypatch.setattr(jpeg_io, "_checked_bytes", check_then_swap)
+    coefficients, qt, colour = jpeg_io.read_coefficients(str(path))
+    expected = jpeg_io.read_coefficients(str(tmp_path / "small.jpg"))[0]
+    assert coefficients.shape == (64, 64) and np.array_equal(coefficients, expected)
+
+
+def test_a_decoder_error_names_the_file_not_its_private_copy(tmp_path):
+    """A file that passes the checks but that libjpeg cannot decode (a Huffman table
+    segment cut to nothing) is refused with the user's path in the message."""
+    from kerastego.jpeg_io import JpegError, read_coefficients
+    import jpeglib
+    from skimage import data
+    jpeglib.from_spatial(np.ascontiguousarray(data.camera()[:64, :64])[..., None]).write_spatial(
+        str(tmp_path / "good.jpg"), qt=75)
+    raw = bytearray((tmp_path / "good.jpg").read_bytes())
+    i = raw.index(b"\xff\xc4")                                        # the first Huffman table segment
+    raw[i + 4:i + 21] = bytes(17)                                      # its class and code counts zeroed
+    (tmp_path / "bad_huffman.jpg").write_bytes(bytes(raw))
+    with pytest.raises(JpegError) as refused:
+        read_coefficients(str(tmp_path / "bad_huffman.jpg"))
+    message = str(refused.value)
+    assert message.startswith(str(tmp_path / "bad_huffman.jpg") + ": corrupt JPEG"), message
+    assert "/" not in message.replace(str(tmp_path / "bad_huffman.jpg"), ""), message     # no other path
