@@ -197,20 +197,18 @@ def _private_copy(data):
     meanwhile could be decoded into buffers sized for another image. The copy cannot change."""
     if hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd"):
         fd = os.memfd_create("kerastego-jpeg", os.MFD_CLOEXEC)
-        try:
-            with open(fd, "wb", closefd=False) as f:
-                f.write(data)
-            yield f"/proc/self/fd/{fd}"
-        finally:
-            os.close(fd)
-        return
-    fd, name = tempfile.mkstemp(suffix=".jpg")
+        copy, on_disk = f"/proc/self/fd/{fd}", False
+    else:
+        fd, copy = tempfile.mkstemp(suffix=".jpg")
+        on_disk = True
     try:
-        with open(fd, "wb") as f:
+        with open(fd, "wb", closefd=False) as f:
             f.write(data)
-        yield name
+        yield copy
     finally:
-        os.remove(name)
+        os.close(fd)
+        if on_disk:
+            os.remove(copy)
 
 
 _CAPTURE_LOCK = threading.Lock()
@@ -292,12 +290,8 @@ def read_luminance(path, allow_colour=False, backend="jpeglib"):
     if backend not in ("jpeglib", "jpegio"):
         raise ValueError(f"unknown JPEG backend {backend!r} (use 'jpeglib' or 'jpegio')")
     with _private_copy(data) as copy:
-        try:
-            if backend == "jpegio":
-                return Luminance(*_read_jpegio(path, copy, data, allow_colour), extra)
-            return Luminance(*_read_jpeglib(path, copy, data, allow_colour), extra)
-        except JpegError as e:
-            raise JpegError(path, e.problem.replace(copy, path)) from None
+        read = _read_jpegio if backend == "jpegio" else _read_jpeglib
+        return Luminance(*read(path, copy, data, allow_colour), extra)
 
 
 def _read_jpeglib(path, copy, data, allow_colour):
@@ -315,8 +309,8 @@ def _read_jpeglib(path, copy, data, allow_colour):
         qt = np.array(jpeg.qt[jpeg.quant_tbl_no[0]], dtype=np.float32)
     except JpegError:
         raise
-    except Exception as e:  # libjpeg's errors are OSError/RuntimeError with little context
-        raise JpegError(path, f"corrupt JPEG ({e})") from e
+    except Exception as e:  # libjpeg's errors are OSError/RuntimeError with little context, naming the copy
+        raise JpegError(path, f"corrupt JPEG ({str(e).replace(copy, path)})") from e
     if colour and not allow_colour:
         raise JpegError(path, "colour JPEG where a grayscale (luminance) JPEG is needed")
     return blocks_to_plane(y), qt, colour
